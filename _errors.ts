@@ -1,0 +1,32 @@
+// Copyright 2026 the tcp authors. MIT license.
+// Error helpers shared by the server, the client and the connection.
+
+/** Formats an address as `host:port`, with brackets around an IPv6 host. */
+export function formatAddr(addr: { hostname: string; port: number }): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/**
+ * Returns an error of the same class as `error` whose message starts with
+ * `context` (which says what failed and where) and whose `cause` is the
+ * original. The runtime's messages name neither the operation nor the address.
+ */
+export function describeError(error: unknown, context: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const detail = error.message.charAt(0).toLowerCase() + error.message.slice(1);
+  const Class = error.constructor as new (
+    message: string,
+    options: ErrorOptions,
+  ) => Error;
+  let wrapped: Error;
+  try {
+    wrapped = new Class(`${context}: ${detail}`, { cause: error });
+  } catch {
+    wrapped = new Error(`${context}: ${detail}`, { cause: error });
+  }
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) Object.assign(wrapped, { code });
+  return wrapped;
+}

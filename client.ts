@@ -1,0 +1,217 @@
+// Copyright 2026 the tcp authors. MIT license.
+/**
+ * {@linkcode TcpClient}: connect to a TCP (or TLS) server with a timeout and
+ * cancellation, and get a {@linkcode TcpConnection} back.
+ *
+ * ```ts
+ * import { TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve((conn) => conn.write("Welcome!\n"));
+ * await using client = await TcpClient.connect({
+ *   hostname: "127.0.0.1",
+ *   port: server.addr.port,
+ *   timeout: 5000,
+ * });
+ * assert.equal(await client.readLine(), "Welcome!");
+ * await server.shutdown();
+ * await serving;
+ * ```
+ *
+ * @module
+ */
+
+import { TcpConnection } from "./connection.ts";
+import { describeError, formatAddr } from "./_errors.ts";
+
+/** TLS settings for {@linkcode TcpClientOptions.tls}. */
+export interface TlsOptions {
+  /**
+   * PEM certificates to trust in addition to the system's, such as a
+   * self-signed certificate for tests.
+   */
+  caCerts?: string[];
+  /**
+   * The name the server's certificate must carry.
+   *
+   * @default {The `hostname` connected to}
+   */
+  serverName?: string;
+  /** ALPN protocols to offer, in order of preference. */
+  alpnProtocols?: string[];
+}
+
+/** Options for {@linkcode TcpClient.connect}. */
+export interface TcpClientOptions {
+  /**
+   * The host to connect to: a name or an IP address.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** The port to connect to, from 1 to 65535. */
+  port: number;
+  /**
+   * How long connecting (including the TLS handshake) may take, in
+   * milliseconds, before it fails with {@linkcode Deno.errors.TimedOut}.
+   *
+   * @default {undefined} (as long as the system allows)
+   */
+  timeout?: number;
+  /** Aborting it cancels connecting; the promise rejects with its reason. */
+  signal?: AbortSignal;
+  /** `true`, or TLS settings, to speak TLS. */
+  tls?: boolean | TlsOptions;
+  /**
+   * Whether small writes go out at once (Nagle's algorithm off). Ignored with
+   * TLS.
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
+  /**
+   * Whether to send TCP keep-alive probes. Ignored with TLS.
+   *
+   * @default {false}
+   */
+  keepAlive?: boolean;
+}
+
+/**
+ * A connection made by {@linkcode TcpClient.connect}. It is a
+ * {@linkcode TcpConnection}, with all of its reads and writes.
+ *
+ * @example The tutorial's client
+ * ```ts
+ * import { TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve(async (conn) => {
+ *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ * });
+ *
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * await client.write("Hello, world");
+ * const reply = await client.read(1024);
+ * assert.equal(new TextDecoder().decode(reply ?? undefined), "Hello, world");
+ * client.close();
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class TcpClient extends TcpConnection {
+  /**
+   * Connects to a server.
+   *
+   * @param options Where to connect and how.
+   * @returns The connected client.
+   * @throws {RangeError} If `port` or `timeout` is out of range.
+   * @throws {Deno.errors.ConnectionRefused} If nothing listens there; the
+   * message names `host:port`.
+   * @throws {Deno.errors.TimedOut} If `timeout` passes first.
+   * @throws {Error} If the host name does not resolve; the message names it.
+   *
+   * @example Failing clearly
+   * ```ts
+   * import { TcpClient } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const { port } = listener.addr;
+   * listener.close();
+   * await assert.rejects(
+   *   TcpClient.connect({ port }),
+   *   (error: Error) => error.message.includes(`"127.0.0.1:${port}"`),
+   * );
+   * ```
+   */
+  static async connect(options: TcpClientOptions): Promise<TcpClient> {
+    const { port, timeout, signal } = options;
+    const hostname = options.hostname ?? "127.0.0.1";
+    if (typeof hostname !== "string" || hostname === "") {
+      throw new TypeError(
+        `Cannot connect: hostname must be a non-empty string, received ${
+          JSON.stringify(hostname)
+        }`,
+      );
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(
+        `Cannot connect to port ${port}: the port must be an integer from 1 to 65535`,
+      );
+    }
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
+      throw new RangeError(
+        `Cannot connect with timeout ${timeout}: it must be a positive number of milliseconds`,
+      );
+    }
+    signal?.throwIfAborted();
+    const where = formatAddr({ hostname, port });
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = timeout === undefined ? undefined : setTimeout(() => {
+      controller.abort(
+        new Deno.errors.TimedOut(
+          `Cannot connect to "${where}": timed out after ${timeout} ms`,
+        ),
+      );
+    }, timeout);
+    let conn: Deno.Conn | undefined;
+    try {
+      conn = await Deno.connect({
+        hostname,
+        port,
+        transport: "tcp",
+        signal: controller.signal,
+      });
+      if (options.tls) {
+        const tls = options.tls === true ? {} : options.tls;
+        const tlsConn = await Deno.startTls(conn as Deno.TcpConn, {
+          hostname: tls.serverName ?? hostname,
+          caCerts: tls.caCerts,
+          alpnProtocols: tls.alpnProtocols,
+        });
+        conn = tlsConn;
+        // connectTls and handshake() take no signal: closing the socket is
+        // what cancels a handshake that hangs.
+        const cancel = () => tlsConn.close();
+        controller.signal.addEventListener("abort", cancel, { once: true });
+        try {
+          await tlsConn.handshake();
+        } finally {
+          controller.signal.removeEventListener("abort", cancel);
+        }
+      } else {
+        const tcp = conn as Deno.TcpConn;
+        tcp.setNoDelay(options.noDelay ?? true);
+        if (options.keepAlive) tcp.setKeepAlive(true);
+      }
+      return new TcpClient(conn);
+    } catch (error) {
+      if (conn) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the cancellation already.
+        }
+      }
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (
+        error instanceof Error && error.constructor === Error &&
+        /lookup/i.test(error.message)
+      ) {
+        throw new Error(
+          `Cannot connect to "${where}": cannot resolve host "${hostname}": ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw describeError(error, `Cannot connect to "${where}"`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}

@@ -1,0 +1,604 @@
+// Copyright 2026 the tcp authors. MIT license.
+/**
+ * {@linkcode TcpServer}: listen on a port, accept connections with
+ * `for await`, or serve each with a handler of its own; connection limits,
+ * idle timeouts and graceful shutdown included.
+ *
+ * ```ts
+ * import { TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve(async (conn) => {
+ *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ * });
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * await client.write("ping");
+ * assert.equal(new TextDecoder().decode(await client.readExact(4)), "ping");
+ * client.close();
+ * await server.shutdown();
+ * await serving;
+ * ```
+ *
+ * @module
+ */
+
+import { TcpConnection } from "./connection.ts";
+import { describeError, formatAddr } from "./_errors.ts";
+import { IdleWatcher } from "./_idle_watcher.ts";
+import { kAbort, kCloseWith, kOnClose } from "./_internal.ts";
+
+const MIN_BACKOFF = 5;
+const MAX_BACKOFF = 1000;
+const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+
+/** Options for {@linkcode TcpServer.listen}. */
+export interface TcpServerOptions {
+  /**
+   * The address to listen on. `"0.0.0.0"` accepts connections from other
+   * machines; `"127.0.0.1"` only from this one.
+   *
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /**
+   * The port to listen on; 0 picks a free one (read it from
+   * {@linkcode TcpServer.addr}).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /** A PEM certificate chain; with `key`, the server speaks TLS. */
+  cert?: string;
+  /** The PEM private key for `cert`. */
+  key?: string;
+  /**
+   * The most connections open at once. At the limit the server stops
+   * accepting, so new clients wait in the kernel's backlog, and resumes as
+   * connections close.
+   *
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * Closes a connection that has neither read nor written anything for this
+   * many milliseconds.
+   *
+   * @default {undefined} (never)
+   */
+  idleTimeout?: number;
+  /**
+   * Whether accepted connections send small writes at once (Nagle's
+   * algorithm off). Request/reply protocols want `true`.
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
+  /** Aborting it shuts the server down gracefully, as {@linkcode TcpServer.shutdown} does. */
+  signal?: AbortSignal;
+  /**
+   * Called when a handler throws or rejects (with its connection) and when
+   * accepting fails (without one). The server goes on serving either way.
+   *
+   * @default {A one-line message on stderr naming the peer}
+   */
+  onError?: (error: unknown, conn?: TcpConnection) => void;
+}
+
+/** Options for {@linkcode TcpServer.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long, in milliseconds, running connections may take to finish before
+   * they are closed.
+   *
+   * @default {10000}
+   */
+  timeout?: number;
+}
+
+/** What {@linkcode TcpServer.shutdown} did. */
+export interface ShutdownResult {
+  /** Connections that finished on their own before the timeout. */
+  drained: number;
+  /** Connections that were still open at the timeout and were closed. */
+  cut: number;
+}
+
+/** A function that serves one connection; see {@linkcode TcpServer.serve}. */
+export type TcpHandler = (conn: TcpConnection) => void | Promise<void>;
+
+/**
+ * A TCP (or TLS) server.
+ *
+ * Accept connections one by one with `for await (const conn of server)`, or
+ * give {@linkcode TcpServer.serve} a handler that runs for each connection
+ * concurrently. Either way the server counts open connections, enforces
+ * `maxConnections` and `idleTimeout`, keeps accepting through errors such as
+ * running out of file descriptors, and shuts down gracefully.
+ *
+ * @example An echo server
+ * ```ts
+ * import { TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve(async (conn) => {
+ *   for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+ * });
+ *
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * await client.write("hello\n");
+ * assert.equal(await client.readLine(), "hello");
+ * client.close();
+ *
+ * await server.shutdown();
+ * await serving;
+ * ```
+ *
+ * @example An accept loop
+ * ```ts
+ * import { TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * for await (const conn of server) {
+ *   await conn.write(`you are ${conn.remoteAddr.hostname}\n`);
+ *   conn.close();
+ *   break;
+ * }
+ * assert.equal(await client.readLine(), "you are 127.0.0.1");
+ * ```
+ */
+export class TcpServer
+  implements AsyncIterable<TcpConnection>, AsyncDisposable {
+  #listener: Deno.Listener;
+  #addr: Deno.NetAddr;
+  #label: string;
+  #maxConnections: number;
+  #noDelay: boolean;
+  #onError: (error: unknown, conn?: TcpConnection) => void;
+  #idle: IdleWatcher | undefined;
+  #signal: AbortSignal | undefined;
+  #live = new Set<TcpConnection>();
+  #handlers = 0;
+  #consumed = false;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #portFree = false;
+  #pendingAccept: Promise<unknown> | undefined;
+  #wake: (() => void) | undefined;
+  #shutdown: Promise<ShutdownResult> | undefined;
+  #finished: Promise<void>;
+  #resolveFinished!: () => void;
+
+  private constructor(listener: Deno.Listener, options: TcpServerOptions) {
+    this.#listener = listener;
+    this.#addr = listener.addr as Deno.NetAddr;
+    this.#label = formatAddr(this.#addr);
+    this.#maxConnections = options.maxConnections ?? Infinity;
+    this.#noDelay = options.noDelay ?? true;
+    this.#onError = options.onError ?? ((error, conn) => {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(
+        conn
+          ? `TcpServer: handler for "${
+            formatAddr(conn.remoteAddr)
+          }" failed: ${message}`
+          : `TcpServer on "${this.#label}": ${message}`,
+      );
+    });
+    if (options.idleTimeout !== undefined) {
+      this.#idle = new IdleWatcher(
+        options.idleTimeout,
+        (conn) =>
+          conn[kCloseWith](
+            new Deno.errors.TimedOut(
+              `Connection from "${
+                formatAddr(conn.remoteAddr)
+              }" was idle for ${options.idleTimeout} ms`,
+            ),
+          ),
+      );
+    }
+    this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    const signal = options.signal;
+    if (signal) {
+      this.#signal = signal;
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+      if (signal.aborted) this.#onAbort();
+    }
+  }
+
+  /**
+   * Binds a listening socket at once and returns the server. Nothing is
+   * accepted until the server is iterated or served.
+   *
+   * @param options Where to listen and how to behave.
+   * @returns The listening server.
+   * @throws {RangeError} If `port`, `maxConnections` or `idleTimeout` is out of range.
+   * @throws {TypeError} If only one of `cert` and `key` is given.
+   * @throws {Deno.errors.AddrInUse} If the address is taken; the message names it.
+   *
+   * @example Listening on a free port
+   * ```ts
+   * import { TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * assert.ok(server.addr.port > 0);
+   * ```
+   */
+  static listen(options: TcpServerOptions = {}): TcpServer {
+    const hostname = options.hostname ?? "0.0.0.0";
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(
+        `Cannot listen on port ${port}: the port must be an integer from 0 to 65535`,
+      );
+    }
+    const { maxConnections, idleTimeout, cert, key } = options;
+    if (
+      maxConnections !== undefined &&
+      !(maxConnections === Infinity ||
+        (Number.isInteger(maxConnections) && maxConnections > 0))
+    ) {
+      throw new RangeError(
+        `Cannot listen with maxConnections ${maxConnections}: it must be a positive integer`,
+      );
+    }
+    if (
+      idleTimeout !== undefined &&
+      !(Number.isFinite(idleTimeout) && idleTimeout > 0)
+    ) {
+      throw new RangeError(
+        `Cannot listen with idleTimeout ${idleTimeout}: it must be a positive number of milliseconds`,
+      );
+    }
+    if ((cert === undefined) !== (key === undefined)) {
+      throw new TypeError(
+        "Cannot listen with TLS: both cert and key are needed",
+      );
+    }
+    const where = formatAddr({ hostname, port });
+    let listener: Deno.Listener;
+    try {
+      listener = cert !== undefined && key !== undefined
+        ? Deno.listenTls({ hostname, port, cert, key, transport: "tcp" })
+        : Deno.listen({ hostname, port, transport: "tcp" });
+    } catch (error) {
+      throw describeError(error, `Cannot listen on "${where}"`);
+    }
+    return new TcpServer(listener, options);
+  }
+
+  /** The address the server is bound to, with the real port when 0 was asked. */
+  get addr(): Deno.NetAddr {
+    return this.#addr;
+  }
+
+  /** How many connections are open now. */
+  get connections(): number {
+    return this.#live.size;
+  }
+
+  /**
+   * Resolves once the server has stopped: the listener is closed, every
+   * connection is closed and every handler has returned.
+   */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /**
+   * Accepts connections until the server stops. Only one loop (or one
+   * {@linkcode TcpServer.serve}) may consume a server. The caller closes each
+   * connection; leaving the loop early does not stop the server.
+   *
+   * @returns An iterator of accepted connections.
+   * @throws {TypeError} If the server is already being iterated or served.
+   *
+   * @example Greeting each client in turn
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * for await (const conn of server) {
+   *   await conn.write("Welcome!\n");
+   *   conn.close();
+   *   break;
+   * }
+   * assert.equal(await client.readLine(), "Welcome!");
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<TcpConnection, void, void> {
+    this.#claim();
+    try {
+      for (let conn; (conn = await this.#accept()) !== null;) yield conn;
+    } finally {
+      this.#consumed = false;
+    }
+  }
+
+  /**
+   * Serves every connection with `handler`, each concurrently. The handler's
+   * connection is closed when it returns. A handler that throws or rejects is
+   * reported through `onError`, its connection is closed, and the server goes
+   * on.
+   *
+   * @param handler Serves one connection.
+   * @returns A promise that resolves once the server has stopped and every
+   * handler has returned.
+   * @throws {TypeError} If the server is already being iterated or served.
+   *
+   * @example A greeting server
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   await conn.write("Welcome!\n");
+   *   for await (const line of conn.lines()) {
+   *     if (line === "exit") break;
+   *     await conn.write(`Hello, ${line}!\n`);
+   *   }
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * assert.equal(await client.readLine(), "Welcome!");
+   * await client.write("Ada\nexit\n");
+   * assert.equal(await client.readLine(), "Hello, Ada!");
+   * assert.equal(await client.readLine(), null);
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  async serve(handler: TcpHandler): Promise<void> {
+    this.#claim();
+    try {
+      for (let conn; (conn = await this.#accept()) !== null;) {
+        this.#handle(conn, handler);
+      }
+    } finally {
+      this.#consumed = false;
+    }
+    await this.#finished;
+  }
+
+  /**
+   * Stops the server gracefully: stops accepting at once (the port is free
+   * again), aborts each open connection's {@linkcode TcpConnection.signal} so
+   * handlers know to finish, waits up to `timeout` for them, then closes
+   * whatever is still open. Calling it again returns the same result.
+   *
+   * @param options How long to wait.
+   * @returns How many connections finished and how many were cut, once the
+   * server has stopped.
+   *
+   * @example Letting a slow reply finish
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   await conn.readLine();
+   *   await new Promise((resolve) => setTimeout(resolve, 50));
+   *   await conn.write("done\n");
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * await client.write("go\n");
+   * while (server.connections === 0) await new Promise((r) => setTimeout(r, 1));
+   * const result = await server.shutdown({ timeout: 5000 });
+   * assert.deepEqual(result, { drained: 1, cut: 0 });
+   * assert.equal(await client.readLine(), "done");
+   * await serving;
+   * ```
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    const timeout = options.timeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    if (!(timeout >= 0)) {
+      throw new RangeError(
+        `Cannot shut down with timeout ${timeout}: it must be a non-negative number of milliseconds`,
+      );
+    }
+    this.#shutdown ??= this.#drain(timeout);
+    return this.#shutdown;
+  }
+
+  /**
+   * Closes the listener and every connection now.
+   *
+   * @returns A promise that resolves once the server has stopped.
+   *
+   * @example Stopping at once
+   * ```ts
+   * import { TcpServer } from "@netkit/tcp";
+   *
+   * const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(() => {});
+   * await server.close();
+   * await serving;
+   * ```
+   */
+  async close(): Promise<void> {
+    await this.#stop();
+    const reason = new Deno.errors.Interrupted(
+      `Server on "${this.#label}" closed`,
+    );
+    for (const conn of this.#live) conn[kCloseWith](reason);
+    await this.#finished;
+  }
+
+  /**
+   * Shuts the server down gracefully, as {@linkcode TcpServer.shutdown} does
+   * with its default timeout.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  #claim(): void {
+    if (this.#consumed) {
+      throw new TypeError(
+        `Cannot accept on "${this.#label}": the server is already being iterated or served`,
+      );
+    }
+    this.#consumed = true;
+  }
+
+  /** Returns the next connection, or `null` once the server stops. */
+  async #accept(): Promise<TcpConnection | null> {
+    let backoff = 0;
+    while (!this.#stopping) {
+      if (this.#live.size >= this.#maxConnections) {
+        // Not accepting leaves new clients queued in the kernel's backlog.
+        await this.#pause();
+        continue;
+      }
+      let raw: Deno.Conn;
+      const accepting = this.#listener.accept();
+      this.#pendingAccept = accepting.catch(() => {});
+      try {
+        raw = await accepting;
+      } catch (error) {
+        if (this.#stopping) break;
+        // Out of file descriptors and the like: the loop must survive, so wait
+        // a little longer each time and try again.
+        backoff = Math.min(Math.max(backoff * 2, MIN_BACKOFF), MAX_BACKOFF);
+        this.#report(
+          describeError(
+            error,
+            `Cannot accept on "${this.#label}", retrying in ${backoff} ms`,
+          ),
+        );
+        await this.#pause(backoff);
+        continue;
+      }
+      if (this.#stopping) {
+        raw.close();
+        break;
+      }
+      return this.#adopt(raw);
+    }
+    return null;
+  }
+
+  #adopt(raw: Deno.Conn): TcpConnection {
+    const conn = new TcpConnection(raw);
+    if (this.#noDelay) conn.setNoDelay(true);
+    this.#live.add(conn);
+    this.#idle?.add(conn);
+    conn[kOnClose](() => {
+      this.#live.delete(conn);
+      this.#idle?.delete(conn);
+      this.#wakeUp();
+      this.#checkFinished();
+    });
+    return conn;
+  }
+
+  async #handle(conn: TcpConnection, handler: TcpHandler): Promise<void> {
+    this.#handlers++;
+    try {
+      await handler(conn);
+    } catch (error) {
+      // A connection the server cut makes the handler's next write fail;
+      // that is the cut, not a fault of the handler.
+      if (!(conn.signal.aborted && error instanceof Deno.errors.BadResource)) {
+        this.#report(error, conn);
+      }
+    } finally {
+      conn.close();
+      this.#handlers--;
+      this.#checkFinished();
+    }
+  }
+
+  #report(error: unknown, conn?: TcpConnection): void {
+    try {
+      this.#onError(error, conn);
+    } catch (callbackError) {
+      console.error(
+        `TcpServer on "${this.#label}": onError threw: ${callbackError}`,
+      );
+    }
+  }
+
+  /** Waits until woken (a connection closed, or the server stopped) or `ms` pass. */
+  #pause(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const wake = this.#wake;
+      this.#wake = done;
+      function done() {
+        clearTimeout(timer);
+        wake?.();
+        resolve();
+      }
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Stops accepting; resolves once the port is free again. */
+  #stop(): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    this.#stopping = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    this.#wakeUp();
+    // The port is released only once a pending accept has settled.
+    this.#stopped = (this.#pendingAccept ?? Promise.resolve()).then(() => {
+      this.#portFree = true;
+      this.#checkFinished();
+    });
+    return this.#stopped;
+  }
+
+  async #drain(timeout: number): Promise<ShutdownResult> {
+    await this.#stop();
+    const open = new Set(this.#live);
+    const reason = new Deno.errors.Interrupted(
+      `Server on "${this.#label}" is shutting down`,
+    );
+    for (const conn of open) conn[kAbort](reason);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      this.#finished.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    let cut = 0;
+    if (timedOut) {
+      for (const conn of this.#live) {
+        if (open.has(conn)) cut++;
+        conn[kCloseWith](reason);
+      }
+      await this.#finished;
+    }
+    return { drained: open.size - cut, cut };
+  }
+
+  #checkFinished(): void {
+    if (this.#portFree && this.#live.size === 0 && this.#handlers === 0) {
+      this.#resolveFinished();
+    }
+  }
+
+  #onAbort = (): void => {
+    this.shutdown().catch(() => {});
+  };
+}
