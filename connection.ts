@@ -435,8 +435,8 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     const maxLength = checkMaxLength(options?.maxLength);
     this.#beginRead();
     try {
-      // One more byte than the limit leaves room for the \r of \r\n.
-      const end = await this.#scan(LF, maxLength + 1);
+      // One byte of slack leaves room for the \r of \r\n.
+      const end = await this.#scan(LF, maxLength, 1);
       if (end === -1) {
         if (this.#end === this.#start) return null;
         if (this.#end - this.#start > maxLength) this.#tooLong(maxLength);
@@ -823,15 +823,19 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    *
    * @returns The offset just past the delimiter, or -1 at the end of stream.
    */
-  async #scan(delim: Uint8Array, maxLength: number): Promise<number> {
+  async #scan(
+    delim: Uint8Array,
+    maxLength: number,
+    slack = 0,
+  ): Promise<number> {
     let from = this.#start;
     for (;;) {
       const index = indexOf(this.#buf, delim, from, this.#end);
       if (index !== -1) {
-        if (index - this.#start > maxLength) this.#tooLong(maxLength);
+        if (index - this.#start > maxLength + slack) this.#tooLong(maxLength);
         return index + delim.length;
       }
-      if (this.#end - this.#start > maxLength + delim.length - 1) {
+      if (this.#end - this.#start > maxLength + slack + delim.length - 1) {
         this.#tooLong(maxLength);
       }
       const scanned = this.#end - this.#start;
