@@ -1,0 +1,176 @@
+// Copyright 2026 the tcp authors. MIT license.
+// What every example needs to be a well-behaved command: flags with --help,
+// one line on stderr and an exit code instead of a stack trace, graceful
+// stop on Ctrl-C, and stdin as lines. Kept out of the examples so that they
+// show the networking, not the plumbing.
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A mistake in the command line; {@linkcode run} exits with 2 for it. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Parses `config.args` strictly. With `--help`, prints `usage` and exits 0;
+ * an unknown flag or a missing value becomes a {@linkcode UsageError}.
+ */
+export function parseFlags<T extends ParseArgsConfig>(
+  usage: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>>["values"] {
+  let values: ReturnType<typeof parseArgs<T>>["values"];
+  try {
+    values = parseArgs({ strict: true, ...config }).values;
+  } catch (error) {
+    // The help flag must win even next to a bad one.
+    if (config.args?.includes("--help") || config.args?.includes("-h")) {
+      printUsage(usage);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    // node:util adds advice about "--" that does not apply to these commands.
+    throw new UsageError(`${message.replace(/\. To specify .*$/, "")}`);
+  }
+  if ((values as { help?: boolean }).help) printUsage(usage);
+  return values;
+}
+
+function printUsage(usage: string): never {
+  console.log(usage.trim());
+  Deno.exit(0);
+}
+
+/**
+ * Parses a port flag.
+ *
+ * @param allowZero Whether 0 (pick a free port) is allowed: for servers.
+ */
+export function parsePort(
+  value: string,
+  { flag = "--port", allowZero = false } = {},
+): number {
+  const min = allowZero ? 0 : 1;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= min && port <= 65535)) {
+    throw new UsageError(
+      `Invalid ${flag} ${
+        JSON.stringify(value)
+      }: it must be an integer from ${min} to 65535`,
+    );
+  }
+  return port;
+}
+
+/** Parses a flag that must be a positive integer, such as a timeout. */
+export function parsePositiveInteger(value: string, flag: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(Number.isSafeInteger(n) && n > 0)) {
+    throw new UsageError(
+      `Invalid ${flag} ${JSON.stringify(value)}: it must be a positive integer`,
+    );
+  }
+  return n;
+}
+
+/** Formats an address as `host:port`, with brackets around an IPv6 host. */
+export function hostPort(addr: { hostname: string; port: number }): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** Makes one line of any error: its message, without the stack. */
+export function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Runs a command's main function: an error becomes `error: <message>` on
+ * stderr and exit code 1 (2 for a {@linkcode UsageError}). Errors that escape
+ * into the background get the same treatment, so no stack trace ever shows.
+ */
+export async function run(
+  main: (args: string[]) => Promise<void> | void,
+): Promise<void> {
+  const fail = (error: unknown) => {
+    console.error(`error: ${errorLine(error)}`);
+    Deno.exit(error instanceof UsageError ? 2 : 1);
+  };
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    fail(event.reason);
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    fail(event.error);
+  });
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/**
+ * Calls `callback` on SIGINT (Ctrl-C) and SIGTERM, with how many such signals
+ * have arrived, until disposed. While it is in place, those signals no longer
+ * kill the process: the callback decides what stopping means.
+ */
+export function onTerminate(
+  callback: (signal: Deno.Signal, count: number) => void,
+): Disposable {
+  // Windows has no SIGTERM; Ctrl-C still works there.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  let count = 0;
+  const listeners = signals.map((signal) => {
+    const listener = () => callback(signal, ++count);
+    Deno.addSignalListener(signal, listener);
+    return [signal, listener] as const;
+  });
+  return {
+    [Symbol.dispose]() {
+      for (const [signal, listener] of listeners) {
+        Deno.removeSignalListener(signal, listener);
+      }
+    },
+  };
+}
+
+/**
+ * Yields the lines of a byte stream such as `Deno.stdin.readable`, without
+ * their line endings. Aborting `signal` ends the lines at once, even while a
+ * read is waiting: an async generator's `return()` would wait for that read.
+ */
+export async function* readLines(
+  readable: ReadableStream<Uint8Array>,
+  { signal }: { signal?: AbortSignal } = {},
+): AsyncGenerator<string, void, void> {
+  const reader = readable.pipeThrough(new TextDecoderStream()).getReader();
+  const cancel = () => reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
+  if (signal?.aborted) cancel();
+  let pending = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      pending += value;
+      let newline;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        yield pending.slice(0, newline).replace(/\r$/, "");
+        pending = pending.slice(newline + 1);
+      }
+    }
+    if (pending !== "" && !signal?.aborted) yield pending.replace(/\r$/, "");
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+    await cancel();
+    reader.releaseLock();
+  }
+}

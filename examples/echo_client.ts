@@ -1,0 +1,79 @@
+// Copyright 2026 the tcp authors. MIT license.
+/**
+ * The socket tutorial's first client: it connects to the echo server, sends a
+ * message, reads the reply with `recv(1024)` until every byte has come back,
+ * prints it and exits.
+ *
+ * ```sh
+ * deno run --allow-net examples/echo_server.ts
+ * deno run --allow-net examples/echo_client.ts --message "Hello, world"
+ * ```
+ *
+ * @module
+ */
+
+import { TcpClient } from "../mod.ts";
+import {
+  hostPort,
+  parseFlags,
+  parsePort,
+  parsePositiveInteger,
+  run,
+} from "./_cli.ts";
+
+const USAGE = `
+Usage: deno run --allow-net examples/echo_client.ts [options]
+
+Sends a message to an echo server and prints what comes back.
+
+Options:
+  --hostname HOST  Server to connect to (default: 127.0.0.1)
+  --port PORT      Server port (default: 8000)
+  --message TEXT   What to send (default: "Hello, world")
+  --timeout MS     How long connecting may take (default: 5000)
+  -h, --help       Show this help
+`;
+
+async function main(args: string[]): Promise<void> {
+  const flags = parseFlags(USAGE, {
+    args,
+    options: {
+      hostname: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8000" },
+      message: { type: "string", default: "Hello, world" },
+      timeout: { type: "string", default: "5000" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const port = parsePort(flags.port);
+  const timeout = parsePositiveInteger(flags.timeout, "--timeout");
+  const message = new TextEncoder().encode(flags.message);
+
+  await using conn = await TcpClient.connect({
+    hostname: flags.hostname,
+    port,
+    timeout,
+  });
+  await conn.write(message);
+  // TCP is a byte stream, not a message stream: the echo may arrive in
+  // several pieces, so read until all of it is back.
+  const decoder = new TextDecoder();
+  let reply = "";
+  let received = 0;
+  while (received < message.length) {
+    const data = await conn.read(1024);
+    if (data === null) {
+      throw new Error(
+        `Cannot read the echo from "${
+          hostPort(conn.remoteAddr)
+        }": the server closed the connection after ${received} of ${message.length} bytes`,
+      );
+    }
+    received += data.length;
+    // stream: true keeps a character split across two reads intact.
+    reply += decoder.decode(data, { stream: true });
+  }
+  console.log(reply + decoder.decode());
+}
+
+if (import.meta.main) await run(main);

@@ -1,0 +1,70 @@
+// Copyright 2026 the tcp authors. MIT license.
+/**
+ * The socket tutorial's first server: it accepts connections and sends back
+ * every byte it receives, `recv(1024)` then `sendall` in a loop, serving many
+ * clients at once. Ctrl-C (or SIGTERM) shuts it down gracefully.
+ *
+ * ```sh
+ * deno run --allow-net examples/echo_server.ts            # 127.0.0.1:8000
+ * deno run --allow-net examples/echo_client.ts --message "Hello, world"
+ * ```
+ *
+ * @module
+ */
+
+import { type TcpConnection, TcpServer } from "../mod.ts";
+import { hostPort, onTerminate, parseFlags, parsePort, run } from "./_cli.ts";
+
+const USAGE = `
+Usage: deno run --allow-net examples/echo_server.ts [options]
+
+Sends back whatever each client sends.
+
+Options:
+  --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
+  --port PORT      Port to listen on, 0 for any free one (default: 8000)
+  -h, --help       Show this help
+`;
+
+/** Echoes one connection until the client stops sending. */
+export async function echo(conn: TcpConnection): Promise<void> {
+  // A read cannot watch the shutdown signal, so shutdown closes the
+  // connection, and the waiting read returns null.
+  conn.signal.addEventListener("abort", () => conn.close(), { once: true });
+  for (let data; (data = await conn.read(1024)) !== null;) {
+    await conn.write(data);
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const flags = parseFlags(USAGE, {
+    args,
+    options: {
+      hostname: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8000" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const port = parsePort(flags.port, { allowZero: true });
+
+  const server = TcpServer.listen({ hostname: flags.hostname, port });
+  console.log(`listening on ${hostPort(server.addr)}`);
+  using _signals = onTerminate((signal, count) => {
+    if (count > 1) return void server.close();
+    console.log(`${signal}: shutting down (again to stop at once)`);
+    void server.shutdown({ timeout: 5000 });
+  });
+  await server.serve(async (conn) => {
+    const peer = hostPort(conn.remoteAddr);
+    console.log(`connected: ${peer}`);
+    try {
+      await echo(conn);
+    } finally {
+      console.log(`disconnected: ${peer} (${conn.bytesWritten} bytes echoed)`);
+    }
+  });
+  const { drained, cut } = await server.shutdown();
+  console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);
+}
+
+if (import.meta.main) await run(main);
