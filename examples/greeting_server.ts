@@ -1,0 +1,98 @@
+// Copyright 2026 the tcp authors. MIT license.
+/**
+ * The tutorial's server for many clients at once: it welcomes each client,
+ * answers every line with `Hello, <line>!` and ends the conversation on the
+ * line `exit`. Each connection gets its own handler, so a slow client never
+ * holds up the others. Ctrl-C (or SIGTERM) shuts it down gracefully.
+ *
+ * ```sh
+ * deno run --allow-net examples/greeting_server.ts         # 127.0.0.1:8001
+ * deno run --allow-net examples/greeting_client.ts --name Ada --name Grace
+ * ```
+ *
+ * @module
+ */
+
+import { LimitExceededError, type TcpConnection, TcpServer } from "../mod.ts";
+import { hostPort, onTerminate, parseFlags, parsePort, run } from "./_cli.ts";
+
+const USAGE = `
+Usage: deno run --allow-net examples/greeting_server.ts [options]
+
+Welcomes each client, answers every line with "Hello, <line>!", and hangs
+up on the line "exit". Serves many clients at once.
+
+Options:
+  --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
+  --port PORT      Port to listen on, 0 for any free one (default: 8001)
+  -h, --help       Show this help
+`;
+
+const MAX_LINE = 1024;
+
+/**
+ * Holds the greeting conversation with one client. The demo serves with it
+ * too.
+ */
+export async function greet(conn: TcpConnection): Promise<void> {
+  // A waiting read cannot watch the shutdown signal; saying goodbye and
+  // closing is what ends it.
+  const onShutdown = () => {
+    conn.write("Server is shutting down, goodbye!\n")
+      .catch(() => {})
+      .finally(() => conn.close());
+  };
+  conn.signal.addEventListener("abort", onShutdown, { once: true });
+  try {
+    await conn.write("Welcome!\n");
+    for await (const line of conn.lines({ maxLength: MAX_LINE })) {
+      const name = line.trim();
+      if (name === "exit") {
+        await conn.write("Goodbye!\n");
+        return;
+      }
+      await conn.write(`Hello, ${name || "stranger"}!\n`);
+    }
+  } catch (error) {
+    // A flood without a newline is the client's fault: tell it, do not log
+    // it as a server failure.
+    if (!(error instanceof LimitExceededError)) throw error;
+    await conn.write(`Error: lines are limited to ${MAX_LINE} bytes\n`);
+  } finally {
+    // Closing the connection aborts the signal too; that is not a shutdown.
+    conn.signal.removeEventListener("abort", onShutdown);
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const flags = parseFlags(USAGE, {
+    args,
+    options: {
+      hostname: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8001" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const port = parsePort(flags.port, { allowZero: true });
+
+  const server = TcpServer.listen({ hostname: flags.hostname, port });
+  console.log(`listening on ${hostPort(server.addr)}`);
+  using _signals = onTerminate((signal, count) => {
+    if (count > 1) return void server.close();
+    console.log(`${signal}: shutting down (again to stop at once)`);
+    void server.shutdown({ timeout: 5000 });
+  });
+  await server.serve(async (conn) => {
+    const peer = hostPort(conn.remoteAddr);
+    console.log(`connected: ${peer} (${server.connections} now)`);
+    try {
+      await greet(conn);
+    } finally {
+      console.log(`disconnected: ${peer}`);
+    }
+  });
+  const { drained, cut } = await server.shutdown();
+  console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);
+}
+
+if (import.meta.main) await run(main);
