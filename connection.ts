@@ -180,6 +180,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   #eof = false;
   #reading = false;
   #closedLocally = false;
+  #closeReason: unknown;
   #bytesRead = 0;
   #bytesWritten = 0;
   #writeBusy = false;
@@ -251,7 +252,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     // Made on first use: an idle connection should not pay for one.
     this.#controller ??= new AbortController();
     if (this.#closedLocally && !this.#controller.signal.aborted) {
-      this.#controller.abort(this.#closedReason());
+      this.#controller.abort(this.#closeReason);
     }
     return this.#controller.signal;
   }
@@ -727,23 +728,20 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   #closeWith(reason: unknown): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
+    this.#closeReason = reason ?? new Deno.errors.BadResource(
+      `Connection to "${this.#label}" is closed`,
+    );
     try {
       this.#conn.close();
     } catch {
       // The runtime already dropped it; the connection is closed either way.
     }
     if (this.#controller && !this.#controller.signal.aborted) {
-      this.#controller.abort(reason ?? this.#closedReason());
+      this.#controller.abort(this.#closeReason);
     }
     this.#resolveClosed?.();
     this.#onClose?.();
     this.#onClose = undefined;
-  }
-
-  #closedReason(): Error {
-    return new Deno.errors.BadResource(
-      `Connection to "${this.#label}" is closed`,
-    );
   }
 
   #closedError(operation: string): Error {

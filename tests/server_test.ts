@@ -1,0 +1,408 @@
+// Copyright 2026 the tcp authors. MIT license.
+import assert from "node:assert/strict";
+import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
+
+const decoder = new TextDecoder();
+const cert = Deno.readTextFileSync(
+  new URL("./testdata/cert.pem", import.meta.url),
+);
+const key = Deno.readTextFileSync(
+  new URL("./testdata/key.pem", import.meta.url),
+);
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function echo(conn: TcpConnection): Promise<void> {
+  for (let data; (data = await conn.read()) !== null;) await conn.write(data);
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (condition()) return;
+    await delay(5);
+  }
+  throw new Error(`Timed out waiting until ${what}`);
+}
+
+function bytes(n: number, seed: number): Uint8Array {
+  const data = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = x >>> 24;
+  }
+  return data;
+}
+
+Deno.test("TcpServer.serve() echoes byte-exact data to many concurrent clients", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(echo);
+  await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+    await using client = await TcpClient.connect({ port: server.addr.port });
+    const data = bytes(200_000 + i * 1000, i + 1);
+    const [, received] = await Promise.all([
+      client.write(data).then(() => client.closeWrite()),
+      client.readExact(data.length),
+    ]);
+    assert.deepEqual(received, data);
+    assert.equal(await client.read(), null);
+  }));
+  assert.deepEqual(await server.shutdown(), { drained: 0, cut: 0 });
+  await serving;
+});
+
+Deno.test("TcpServer.serve() reports a throwing handler and keeps serving", async () => {
+  const errors: [unknown, TcpConnection | undefined][] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    onError: (error, conn) => errors.push([error, conn]),
+  });
+  const serving = server.serve(async (conn) => {
+    const line = await conn.readLine();
+    if (line === "throw") throw new Error("handler exploded");
+    if (line === "reject") return Promise.reject(new TypeError("rejected"));
+    await conn.write(`ok ${line}\n`);
+  });
+  for (const word of ["throw", "reject"]) {
+    await using bad = await TcpClient.connect({ port: server.addr.port });
+    await bad.write(`${word}\n`);
+    // The failed handler's connection is closed.
+    assert.equal(await bad.read(), null);
+  }
+  await using good = await TcpClient.connect({ port: server.addr.port });
+  await good.write("fine\n");
+  assert.equal(await good.readLine(), "ok fine");
+  assert.equal(errors.length, 2);
+  assert.equal((errors[0][0] as Error).message, "handler exploded");
+  assert.ok(errors[1][0] instanceof TypeError);
+  assert.equal(errors[0][1]?.remoteAddr.hostname, "127.0.0.1");
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("TcpServer reports a failed handler with one line naming the peer by default", async () => {
+  const lines: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => lines.push(args.join(" "));
+  try {
+    await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = server.serve(() => {
+      throw new Error("boom");
+    });
+    await using client = await TcpClient.connect({ port: server.addr.port });
+    assert.equal(await client.read(), null);
+    await server.shutdown();
+    await serving;
+    assert.equal(lines.length, 1);
+    assert.match(
+      lines[0],
+      new RegExp(
+        `^TcpServer: handler for "127\\.0\\.0\\.1:${client.localAddr.port}" failed: boom$`,
+      ),
+    );
+  } finally {
+    console.error = original;
+  }
+});
+
+Deno.test("TcpServer.shutdown() waits for handlers", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  let sawAbort = false;
+  const serving = server.serve(async (conn) => {
+    await conn.readLine();
+    conn.signal.addEventListener("abort", () => sawAbort = true);
+    // Mid-reply when the shutdown starts.
+    await conn.write("part one, ");
+    await delay(200);
+    await conn.write("part two\n");
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await client.write("go\n");
+  await until(() => client.bytesRead > 0 || server.connections > 0, "served");
+  await delay(20);
+  const result = await server.shutdown({ timeout: 5000 });
+  assert.deepEqual(result, { drained: 1, cut: 0 });
+  assert.ok(sawAbort, "the handler was told through conn.signal");
+  assert.equal(await client.readLine(), "part one, part two");
+  assert.equal(await client.read(), null);
+  await serving;
+  assert.equal(server.connections, 0);
+});
+
+Deno.test("TcpServer.shutdown() cuts handlers still running at the timeout", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.write("hello\n");
+    // Ignores conn.signal and waits for a line that never comes.
+    await conn.readLine();
+  });
+  await using fast = await TcpClient.connect({ port: server.addr.port });
+  await using slow = await TcpClient.connect({ port: server.addr.port });
+  assert.equal(await fast.readLine(), "hello");
+  assert.equal(await slow.readLine(), "hello");
+  await until(() => server.connections === 2, "both are served");
+  const shutdown = server.shutdown({ timeout: 200 });
+  // One client finishes in time, the other does not.
+  fast.close();
+  const result = await shutdown;
+  assert.deepEqual(result, { drained: 1, cut: 1 });
+  assert.equal(await slow.read(), null);
+  await serving;
+  assert.equal(server.connections, 0);
+});
+
+Deno.test("TcpServer.shutdown() frees the port at once while connections go on", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = server.addr;
+  const serving = server.serve(echo);
+  await using client = await TcpClient.connect({ port });
+  await client.write("before\n");
+  assert.equal(await client.readLine(), "before");
+  const shutdown = server.shutdown({ timeout: 5000 });
+  // The listener is closed: new clients are refused, the port can be reused.
+  await until(() => {
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return true;
+    } catch {
+      return false;
+    }
+  }, "the port is free");
+  await assert.rejects(
+    TcpClient.connect({ port }),
+    Deno.errors.ConnectionRefused,
+  );
+  // The open connection still works.
+  await client.write("during\n");
+  assert.equal(await client.readLine(), "during");
+  client.close();
+  assert.deepEqual(await shutdown, { drained: 1, cut: 0 });
+  await serving;
+});
+
+Deno.test("TcpServer.close() closes every connection now", async () => {
+  const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(echo);
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await client.write("x");
+  await client.readExact(1);
+  await server.close();
+  assert.equal(await client.read(), null);
+  await serving;
+  await server.finished;
+});
+
+Deno.test("TcpServer iteration hands out connections that outlive the listener", async () => {
+  const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  let accepted: TcpConnection | undefined;
+  for await (const conn of server) {
+    accepted = conn;
+    break;
+  }
+  assert.ok(accepted);
+  assert.equal(server.connections, 1);
+  const shutdown = server.shutdown();
+  await accepted.write("still open\n");
+  assert.equal(await client.readLine(), "still open");
+  accepted.close();
+  assert.deepEqual(await shutdown, { drained: 1, cut: 0 });
+  await server.finished;
+});
+
+Deno.test("TcpServer may be iterated or served by one consumer at a time", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(() => {});
+  await assert.rejects(server.serve(() => {}), TypeError);
+  await assert.rejects(server[Symbol.asyncIterator]().next(), TypeError);
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("TcpServer maxConnections holds new clients in the backlog until a slot frees", async () => {
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: 2,
+  });
+  const serving = server.serve(async (conn) => {
+    await conn.write("Welcome!\n");
+    await conn.readLine();
+  });
+  await using first = await TcpClient.connect({ port: server.addr.port });
+  await using second = await TcpClient.connect({ port: server.addr.port });
+  assert.equal(await first.readLine(), "Welcome!");
+  assert.equal(await second.readLine(), "Welcome!");
+  // The third connects (the kernel queues it) but is not accepted.
+  await using third = await TcpClient.connect({ port: server.addr.port });
+  const welcome = third.readLine();
+  const early = await Promise.race([welcome, delay(300).then(() => "none")]);
+  assert.equal(early, "none");
+  assert.equal(server.connections, 2);
+  first.close();
+  assert.equal(await welcome, "Welcome!");
+  assert.equal(server.connections, 2);
+  await server.shutdown({ timeout: 0 });
+  await serving;
+});
+
+Deno.test("TcpServer idleTimeout closes connections without progress", async () => {
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 150,
+  });
+  let reason: unknown;
+  const serving = server.serve(async (conn) => {
+    await echo(conn);
+    reason = conn.signal.reason;
+  });
+  await using idle = await TcpClient.connect({ port: server.addr.port });
+  await using busy = await TcpClient.connect({ port: server.addr.port });
+  const idleEnded = idle.read();
+  // The busy client makes progress every 30 ms for 600 ms and survives.
+  for (let i = 0; i < 20; i++) {
+    await busy.write("ping");
+    assert.equal(decoder.decode(await busy.readExact(4)), "ping");
+    await delay(30);
+  }
+  assert.equal(await idleEnded, null);
+  assert.ok(reason instanceof Deno.errors.TimedOut);
+  assert.match((reason as Error).message, /idle for 150 ms/);
+  assert.equal(server.connections, 1);
+  busy.close();
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("TcpServer signal shuts the server down gracefully", async () => {
+  const controller = new AbortController();
+  const server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+  });
+  const serving = server.serve(async (conn) => {
+    await conn.write("hi\n");
+    await new Promise((resolve) =>
+      conn.signal.addEventListener("abort", resolve)
+    );
+    await conn.write("bye\n");
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  assert.equal(await client.readLine(), "hi");
+  controller.abort();
+  assert.equal(await client.readLine(), "bye");
+  await serving;
+  await server.finished;
+});
+
+Deno.test("TcpServer.listen() validates its options at once", () => {
+  assert.throws(() => TcpServer.listen({ port: 70000 }), RangeError);
+  assert.throws(() => TcpServer.listen({ port: -1 }), RangeError);
+  assert.throws(() => TcpServer.listen({ port: 1.5 }), RangeError);
+  assert.throws(
+    () => TcpServer.listen({ port: 0, maxConnections: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => TcpServer.listen({ port: 0, idleTimeout: -5 }),
+    RangeError,
+  );
+  assert.throws(() => TcpServer.listen({ port: 0, cert }), TypeError);
+});
+
+Deno.test("TcpServer.listen() names the address that is in use", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = server.addr;
+  assert.throws(
+    () => TcpServer.listen({ hostname: "127.0.0.1", port }),
+    (error: Error) => {
+      assert.ok(error instanceof Deno.errors.AddrInUse);
+      assert.match(
+        error.message,
+        new RegExp(
+          `^Cannot listen on "127\\.0\\.0\\.1:${port}": address already in use`,
+          "i",
+        ),
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("TcpServer speaks TLS with a certificate", async () => {
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert,
+    key,
+    onError: () => {},
+  });
+  const serving = server.serve(echo);
+  await using client = await TcpClient.connect({
+    hostname: "localhost",
+    port: server.addr.port,
+    tls: { caCerts: [cert] },
+  });
+  await client.write("secret\n");
+  assert.equal(await client.readLine(), "secret");
+  client.close();
+  await assert.rejects(
+    TcpClient.connect({ port: server.addr.port, tls: true }),
+    (error: Error) => {
+      assert.ok(error instanceof Deno.errors.InvalidData);
+      assert.match(error.message, /^Cannot connect to "127\.0\.0\.1:\d+": /);
+      return true;
+    },
+  );
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("TcpServer keeps accepting after running out of file descriptors", async () => {
+  // A child process with few descriptors runs an echo server.
+  const script = new URL("./_emfile_server.ts", import.meta.url).pathname;
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 64 && exec "${Deno.execPath()}" run --allow-net "${script}"`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const clients: TcpClient[] = [];
+  try {
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await stdout.read();
+      if (done) break;
+      text += value;
+    }
+    const port = Number(text.match(/listening on 127\.0\.0\.1:(\d+)/)?.[1]);
+    assert.ok(port > 0, `no port in ${JSON.stringify(text)}`);
+    // More clients than the child has descriptors for.
+    for (let i = 0; i < 80; i++) {
+      clients.push(await TcpClient.connect({ port }));
+    }
+    await delay(300);
+    for (const client of clients) client.close();
+    clients.length = 0;
+    // The accept loop survived: a new client is served.
+    await using client = await TcpClient.connect({ port, timeout: 5000 });
+    await client.write("alive\n");
+    assert.equal(await client.readLine(), "alive");
+  } finally {
+    for (const client of clients) client.close();
+    child.kill("SIGTERM");
+    await stdout.cancel();
+    const stderr = await new Response(child.stderr).text();
+    await child.status;
+    assert.match(stderr, /Cannot accept on "127\.0\.0\.1:\d+", retrying in/);
+    assert.doesNotMatch(stderr, /^\s+at /m);
+  }
+});
