@@ -1,0 +1,439 @@
+// Copyright 2026 the tcp authors. MIT license.
+// Each example runs as a subprocess, as a reader would run it; the tests
+// talk to it over loopback and check what it prints and how it exits.
+
+import assert from "node:assert/strict";
+import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
+import {
+  closedPort,
+  runExample,
+  spawnExample,
+  withTimeout,
+} from "./_example.ts";
+
+const EXAMPLES = [
+  "echo_server.ts",
+  "echo_client.ts",
+  "greeting_server.ts",
+  "greeting_client.ts",
+  "chat_server.ts",
+  "chat_client.ts",
+  "port_scan.ts",
+  "demo.ts",
+];
+const SERVERS = ["echo_server.ts", "greeting_server.ts", "chat_server.ts"];
+const CLIENTS = ["echo_client.ts", "greeting_client.ts", "chat_client.ts"];
+
+/** Reads a line from a connection, failing instead of waiting forever. */
+function line(conn: TcpConnection, who = "a line"): Promise<string | null> {
+  return withTimeout(conn.readLine(), who, 5000);
+}
+
+function connect(port: number): Promise<TcpClient> {
+  return TcpClient.connect({ hostname: "127.0.0.1", port, timeout: 5000 });
+}
+
+function assertOneErrorLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /^\s+at /m);
+}
+
+Deno.test("echo_server.ts echoes what a client sends", async () => {
+  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  {
+    await using client = await connect(port);
+    await client.write("Hello, world");
+    assert.equal(
+      new TextDecoder().decode(await withTimeout(client.readExact(12), "echo")),
+      "Hello, world",
+    );
+    // More than one recv(1024) at a time: the echo comes back in pieces.
+    const big = new Uint8Array(300_000).map((_, i) => i % 251);
+    const sending = client.write(big);
+    assert.deepEqual(
+      await withTimeout(client.readExact(big.length), "the big echo"),
+      big,
+    );
+    await sending;
+    await client.closeWrite();
+    assert.equal(await withTimeout(client.read(), "the end"), null);
+  }
+  const result = await server.stop("SIGTERM");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^SIGTERM: shutting down/m);
+  assert.match(result.stdout, /^stopped: /m);
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("echo_server.ts closes idle clients and exits 0 on SIGINT", async () => {
+  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  await using client = await connect(port);
+  await server.waitForLine(/^connected: /);
+  const result = await server.stop("SIGINT");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^stopped: 1 connections closed cleanly, 0 cut$/m,
+  );
+  assert.equal(await withTimeout(client.read(), "the hang-up"), null);
+});
+
+Deno.test("echo_client.ts prints the echo of its message and exits 0", async () => {
+  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  const port = String(await server.listeningPort());
+  const plain = await runExample("echo_client.ts", ["--port", port]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout, "Hello, world\n");
+  // Longer than one recv(1024), with characters split across reads.
+  const message = "héllo wörld ✓ ".repeat(200);
+  const unicode = await runExample("echo_client.ts", [
+    "--port",
+    port,
+    "--message",
+    message,
+  ]);
+  assert.equal(unicode.code, 0, unicode.stderr);
+  assert.equal(unicode.stdout, `${message}\n`);
+});
+
+Deno.test("greeting_server.ts greets several clients at once and hangs up on exit", async () => {
+  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  const names = ["Ada", "Grace", "Linus", "Margaret", "Ken"];
+  const clients = await Promise.all(names.map(() => connect(port)));
+  try {
+    for (const client of clients) {
+      assert.equal(await line(client, "the welcome"), "Welcome!");
+    }
+    // Every client is connected before any is answered: each has a handler.
+    await Promise.all(clients.map((c, i) => c.write(`${names[i]}\n`)));
+    for (const [i, client] of clients.entries()) {
+      assert.equal(await line(client), `Hello, ${names[i]}!`);
+    }
+    await clients[0]!.write("Ada again\n");
+    assert.equal(await line(clients[0]!), "Hello, Ada again!");
+    for (const client of clients) {
+      await client.write("exit\n");
+      assert.equal(await line(client, "the goodbye"), "Goodbye!");
+      assert.equal(await line(client, "the hang-up"), null);
+    }
+  } finally {
+    for (const client of clients) client.close();
+  }
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.match(/^connected: /gm)?.length, 5);
+  assert.equal(result.stdout.match(/^disconnected: /gm)?.length, 5);
+});
+
+Deno.test("greeting_server.ts says goodbye to connected clients when it shuts down", async () => {
+  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using client = await connect(await server.listeningPort());
+  assert.equal(await line(client), "Welcome!");
+  const stopping = server.stop("SIGTERM");
+  assert.equal(await line(client), "Server is shutting down, goodbye!");
+  assert.equal(await line(client), null);
+  const result = await stopping;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^stopped: 1 connections closed cleanly, 0 cut$/m,
+  );
+});
+
+Deno.test("greeting_client.ts sends each --name, then exit, and prints the replies", async () => {
+  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  const port = String(await server.listeningPort());
+  const result = await runExample("greeting_client.ts", [
+    "--port",
+    port,
+    "--name",
+    "Ada",
+    "--name",
+    "Grace",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout,
+    "Welcome!\nHello, Ada!\nHello, Grace!\nGoodbye!\n",
+  );
+});
+
+Deno.test("greeting_client.ts sends the lines of its stdin until exit", async () => {
+  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  const port = String(await server.listeningPort());
+  const toEnd = await runExample(
+    "greeting_client.ts",
+    ["--port", port],
+    "Ada\r\nGrace\n",
+  );
+  assert.equal(toEnd.code, 0, toEnd.stderr);
+  assert.equal(
+    toEnd.stdout,
+    "Welcome!\nHello, Ada!\nHello, Grace!\nGoodbye!\n",
+  );
+  const toExit = await runExample(
+    "greeting_client.ts",
+    ["--port", port],
+    "Linus\nexit\nnot sent\n",
+  );
+  assert.equal(toExit.code, 0, toExit.stderr);
+  assert.equal(toExit.stdout, "Welcome!\nHello, Linus!\nGoodbye!\n");
+});
+
+Deno.test("chat_server.ts announces joins and leaves and passes each line to the others only", async () => {
+  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  const join = async (nick: string) => {
+    const conn = await connect(port);
+    assert.equal(await line(conn), "Welcome! What is your nickname?");
+    await conn.write(`${nick}\n`);
+    return conn;
+  };
+  await using alice = await join("alice");
+  assert.equal(await line(alice), "* hello alice! nobody else is here");
+  await using bob = await join("bob");
+  assert.equal(await line(bob), "* hello bob! here: alice");
+  assert.equal(await line(alice), "* bob joined");
+  await using carol = await join("carol");
+  assert.equal(await line(carol), "* hello carol! here: alice, bob");
+  assert.equal(await line(alice), "* carol joined");
+  assert.equal(await line(bob), "* carol joined");
+
+  await alice.write("hi all\n");
+  assert.equal(await line(bob), "<alice> hi all");
+  assert.equal(await line(carol), "<alice> hi all");
+  await bob.write("hey alice\n");
+  // Alice's next line is Bob's, so her own was not sent back to her.
+  assert.equal(await line(alice), "<bob> hey alice");
+  assert.equal(await line(carol), "<bob> hey alice");
+
+  await bob.write("/quit\n");
+  assert.equal(await line(bob), null);
+  assert.equal(await line(alice), "* bob left");
+  assert.equal(await line(carol), "* bob left");
+  carol.close();
+  assert.equal(await line(alice), "* carol left");
+
+  const stopping = server.stop("SIGTERM");
+  assert.equal(await line(alice), "* server is shutting down");
+  assert.equal(await line(alice), null);
+  const result = await stopping;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^alice joined from 127\.0\.0\.1:\d+$/m);
+  assert.match(result.stdout, /^bob left$/m);
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("chat_server.ts asks again for a nickname that is taken or invalid", async () => {
+  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  await using first = await connect(port);
+  assert.equal(await line(first), "Welcome! What is your nickname?");
+  await first.write("alice\n");
+  assert.equal(await line(first), "* hello alice! nobody else is here");
+
+  await using second = await connect(port);
+  assert.equal(await line(second), "Welcome! What is your nickname?");
+  await second.write("alice\n");
+  assert.equal(await line(second), "* alice is taken; try another");
+  await second.write("two words\n");
+  assert.match((await line(second))!, /^\* a nickname is 1 to 20 letters/);
+  await second.write("alice2\n");
+  assert.equal(await line(second), "* hello alice2! here: alice");
+  assert.equal(await line(first), "* alice2 joined");
+});
+
+Deno.test("chat_client.ts prints incoming lines while it reads stdin, and leaves on end of input", async () => {
+  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  await using alice = await connect(port);
+  assert.equal(await line(alice), "Welcome! What is your nickname?");
+  await alice.write("alice\n");
+  assert.equal(await line(alice), "* hello alice! nobody else is here");
+
+  await using bob = spawnExample("chat_client.ts", ["--port", String(port)]);
+  assert.equal(await bob.readLine(), "Welcome! What is your nickname?");
+  // The first line of stdin is the nickname.
+  await bob.write("bob\n");
+  assert.equal(await bob.readLine(), "* hello bob! here: alice");
+  assert.equal(await line(alice), "* bob joined");
+  // Bob types nothing, yet Alice's line is printed: the socket is read
+  // while stdin waits.
+  await alice.write("hi bob\n");
+  assert.equal(await bob.readLine(), "<alice> hi bob");
+  await bob.write("hi alice\n");
+  assert.equal(await line(alice), "<bob> hi alice");
+
+  await bob.closeStdin();
+  assert.equal(await line(alice), "* bob left");
+  const result = await bob.finish();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("chat_client.ts uses --nick and exits when the server shuts down", async () => {
+  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  const port = String(await server.listeningPort());
+  await using carol = spawnExample("chat_client.ts", [
+    "--port",
+    port,
+    "--nick",
+    "carol",
+  ]);
+  assert.equal(await carol.readLine(), "Welcome! What is your nickname?");
+  assert.equal(await carol.readLine(), "* hello carol! nobody else is here");
+  const stopped = await server.stop("SIGTERM");
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.equal(await carol.readLine(), "* server is shutting down");
+  assert.equal(await carol.readLine(), null);
+  // Its stdin is still open: the hang-up alone must end it.
+  const result = await carol.finish({ closeStdin: false });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+});
+
+Deno.test("port_scan.ts reports an open port and not a closed one", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(() => {});
+  try {
+    const open = server.addr.port;
+    const closed = closedPort();
+    const result = await runExample("port_scan.ts", [
+      "--hostname",
+      "127.0.0.1",
+      "--ports",
+      `${closed},${open}`,
+      "--timeout",
+      "2000",
+      "--concurrency",
+      "2",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^${open}/tcp open$`, "m"));
+    assert.doesNotMatch(result.stdout, new RegExp(`^${closed}/`, "m"));
+    assert.match(
+      result.stdout,
+      /^scanned 2 ports on 127\.0\.0\.1 in \d+ ms: 1 open, 1 closed, 0 filtered$/m,
+    );
+  } finally {
+    await server.shutdown();
+    await serving;
+  }
+});
+
+Deno.test("port_scan.ts rejects bad input with one line and exit code 2", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--ports", "10-5"],
+      /^error: Invalid --ports "10-5": the range 10-5 runs backwards$/,
+    ],
+    [["--ports", "abc"], /^error: Invalid --ports "abc": "abc" is neither/],
+    [["--ports", "0-3"], /^error: Invalid --ports "0-3": port 0 is outside/],
+    [["--ports", "80,70000"], /^error: Invalid --ports "80,70000": port 70000/],
+    [
+      ["--ports", "80", "--timeout", "soon"],
+      /^error: Invalid --timeout "soon"/,
+    ],
+    [
+      ["--ports", "80", "--concurrency", "0"],
+      /^error: Invalid --concurrency "0"/,
+    ],
+  ];
+  for (const [args, pattern] of cases) {
+    await t.step(args.join(" "), async () => {
+      const result = await runExample("port_scan.ts", args);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, "");
+      assertOneErrorLine(result.stderr, pattern);
+    });
+  }
+});
+
+Deno.test("demo.ts runs several clients against the greeting server and exits 0", async () => {
+  const result = await runExample("demo.ts");
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  assert.match(result.stdout, /^listening on 127\.0\.0\.1:\d+$/m);
+  for (const name of ["Ada", "Grace", "Linus", "Margaret", "Ken"]) {
+    assert.match(
+      result.stdout,
+      new RegExp(`^${name} +<- Hello, ${name}!$`, "m"),
+    );
+  }
+  assert.match(result.stdout, /^Ken +<- Server is shutting down, goodbye!$/m);
+  assert.match(result.stdout, /^shutdown: 1 drained .*, 0 cut$/m);
+});
+
+Deno.test("every example prints its usage for --help and exits 0", async (t) => {
+  for (const name of EXAMPLES) {
+    await t.step(name, async () => {
+      const result = await runExample(name, ["--help"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stdout,
+        new RegExp(`^Usage: deno run --allow-net examples/${name}`),
+      );
+      assert.match(result.stdout, /--port|--ports/);
+      assert.equal(result.stderr, "");
+    });
+  }
+});
+
+Deno.test("client examples report a refused connection in one line and exit 1", async (t) => {
+  const port = closedPort();
+  for (const name of CLIENTS) {
+    await t.step(name, async () => {
+      const result = await runExample(name, ["--port", String(port)]);
+      assert.equal(result.code, 1);
+      assertOneErrorLine(
+        result.stderr,
+        new RegExp(
+          `^error: Cannot connect to "127\\.0\\.0\\.1:${port}": connection refused`,
+        ),
+      );
+    });
+  }
+});
+
+Deno.test("examples reject --port abc with one line and exit code 2", async (t) => {
+  for (const name of [...SERVERS, ...CLIENTS, "demo.ts"]) {
+    await t.step(name, async () => {
+      const result = await runExample(name, ["--port", "abc"]);
+      assert.equal(result.code, 2);
+      assertOneErrorLine(
+        result.stderr,
+        /^error: Invalid --port "abc": it must be an integer from [01] to 65535$/,
+      );
+    });
+  }
+  await t.step("an unknown flag", async () => {
+    const result = await runExample("echo_server.ts", ["--prot", "80"]);
+    assert.equal(result.code, 2);
+    assertOneErrorLine(result.stderr, /^error: Unknown option '--prot'$/);
+  });
+});
+
+Deno.test("server examples report a port in use in one line and exit 1", async (t) => {
+  await using taken = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  for (const name of SERVERS) {
+    await t.step(name, async () => {
+      const result = await runExample(name, [
+        "--port",
+        String(taken.addr.port),
+      ]);
+      assert.equal(result.code, 1);
+      assertOneErrorLine(
+        result.stderr,
+        new RegExp(
+          `^error: Cannot listen on "127\\.0\\.0\\.1:${taken.addr.port}": address already in use`,
+          "i",
+        ),
+      );
+    });
+  }
+});
