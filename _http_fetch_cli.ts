@@ -1,0 +1,255 @@
+// Copyright 2026 the tcp authors. MIT license.
+// The command behind `deno run jsr:@netkit/tcp/http-fetch`. It lives apart
+// from http_fetch.ts, imported only when that module is the main one, so
+// that the library does not carry the command line and the progress bar.
+
+import { parseArgs } from "node:util";
+import { type FetchProgress, fetchToFile } from "./http_fetch.ts";
+
+const USAGE = `
+Usage: deno run --allow-net --allow-read --allow-write jsr:@netkit/tcp/http-fetch URL [options]
+
+Downloads URL (http: or https:) to a file. The file appears only once it is
+complete; a failed download leaves nothing behind (unless --resume).
+
+Options:
+  -o, --output FILE        Where to save (default: the last segment of the
+                           URL's path, or index.html)
+  -f, --force              Replace FILE if it exists
+  -c, --resume             Keep a failed download in FILE.part and continue
+                           it next time
+      --max-redirects N    Follow at most N redirects (default: 10)
+      --timeout SECONDS    Give up when connecting, or when the server sends
+                           nothing, for this long (default: 30)
+  -h, --help               Show this help
+`;
+
+const encoder = new TextEncoder();
+
+class UsageError extends Error {}
+
+/** Runs the command; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message.replace(/\s*\n\s*/g, " ")}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: "string", short: "o" },
+        force: { type: "boolean", short: "f" },
+        resume: { type: "boolean", short: "c" },
+        "max-redirects": { type: "string" },
+        timeout: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    if (args.includes("--help") || args.includes("-h")) return help();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\. To specify .*$/, ""));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return help();
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? "Missing the URL to download (see --help)"
+        : `Expected one URL, received ${positionals.length}`,
+    );
+  }
+  const url = positionals[0]!;
+  const maxRedirects = integerFlag(values["max-redirects"], "--max-redirects");
+  const seconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  if (!(seconds > 0 && Number.isFinite(seconds))) {
+    throw new UsageError(
+      `Invalid --timeout ${
+        JSON.stringify(values.timeout)
+      }: it must be a positive number of seconds`,
+    );
+  }
+  const path = values.output ?? defaultName(url);
+
+  await checkPermissions(path);
+  if (!values.force) {
+    try {
+      await Deno.lstat(path);
+      throw new Error(
+        `Cannot save "${path}": the file already exists (use --force to replace it)`,
+      );
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
+  const controller = new AbortController();
+  const interrupt = () =>
+    controller.abort(new DOMException("Interrupted", "AbortError"));
+  Deno.addSignalListener("SIGINT", interrupt);
+  const bar = Deno.stderr.isTerminal() ? new ProgressBar() : undefined;
+  try {
+    const result = await fetchToFile(url, path, {
+      signal: controller.signal,
+      timeout: seconds * 1000,
+      idleTimeout: seconds * 1000,
+      maxRedirects,
+      resume: values.resume,
+      overwrite: values.force ?? false,
+      onProgress: bar && ((progress) => bar.update(progress)),
+    });
+    bar?.finish(
+      `Saved "${path}" (${
+        formatBytes(result.resumedFrom + result.bytesWritten)
+      })`,
+    );
+    return 0;
+  } catch (error) {
+    bar?.finish();
+    if (controller.signal.aborted && error === controller.signal.reason) {
+      console.error(
+        `error: Cannot download "${url}": interrupted${
+          values.resume ? `, run again with --resume to continue` : ""
+        }`,
+      );
+      return 130;
+    }
+    throw error;
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
+  }
+}
+
+function help(): number {
+  console.log(USAGE.trim());
+  return 0;
+}
+
+function integerFlag(
+  value: string | undefined,
+  flag: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]{1,6}$/.test(value)) {
+    throw new UsageError(
+      `Invalid ${flag} ${
+        JSON.stringify(value)
+      }: it must be a non-negative integer`,
+    );
+  }
+  return Number(value);
+}
+
+/** The last segment of the URL's path, if it makes a safe file name. */
+export function defaultName(input: string): string {
+  let segment = "";
+  try {
+    segment = new URL(input).pathname.split("/").at(-1) ?? "";
+    segment = decodeURIComponent(segment);
+  } catch {
+    // An invalid URL fails properly in fetchToFile; a bad escape keeps the raw segment.
+  }
+  // A name from the network must not climb out of the current directory or
+  // hide itself.
+  if (
+    segment === "" || segment.startsWith(".") || /[/\\]/.test(segment) ||
+    [...segment].some((char) => char.charCodeAt(0) < 0x20)
+  ) {
+    return "index.html";
+  }
+  return segment;
+}
+
+/**
+ * The download is renamed into place at the end, which needs read access to
+ * the directory: ask for it now rather than fail after the download.
+ */
+async function checkPermissions(path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash === -1 ? "." : path.slice(0, slash + 1);
+  const descriptor = { name: "read", path: dir } as const;
+  let { state } = await Deno.permissions.query(descriptor);
+  if (state === "prompt" && Deno.stdin.isTerminal()) {
+    ({ state } = await Deno.permissions.request(descriptor));
+  }
+  if (state !== "granted") {
+    throw new Error(
+      `Cannot save "${path}": read access to "${dir}" is needed to move the download into place (run with --allow-read)`,
+    );
+  }
+}
+
+/** A one-line progress bar on stderr: bytes, percent, speed, time left. */
+class ProgressBar {
+  #samples: [number, number][] = [];
+  #drawn = false;
+
+  update({ received, total }: FetchProgress): void {
+    const now = performance.now();
+    this.#samples.push([now, received]);
+    // Speed over the last five seconds: recent enough to follow changes,
+    // long enough not to flicker.
+    while (this.#samples.length > 2 && now - this.#samples[0]![0] > 5000) {
+      this.#samples.shift();
+    }
+    const [then, before] = this.#samples[0]!;
+    const speed = now > then ? (received - before) / ((now - then) / 1000) : 0;
+    let line = formatBytes(received);
+    if (total !== undefined && total > 0) {
+      const ratio = Math.min(received / total, 1);
+      const width = 20;
+      const filled = Math.round(ratio * width);
+      line = `[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${
+        Math.floor(ratio * 100).toString().padStart(3)
+      }%  ${line} / ${formatBytes(total)}`;
+    }
+    if (speed > 0) {
+      line += `  ${formatBytes(speed)}/s`;
+      if (total !== undefined && total > received) {
+        line += `  ${formatDuration((total - received) / speed)} left`;
+      }
+    }
+    this.#write(`\r${line}\x1b[K`);
+    this.#drawn = true;
+  }
+
+  finish(message?: string): void {
+    if (this.#drawn) this.#write("\r\x1b[K");
+    if (message) this.#write(`${message}\n`);
+  }
+
+  #write(text: string): void {
+    const bytes = encoder.encode(text);
+    for (let n = 0; n < bytes.length;) {
+      n += Deno.stderr.writeSync(bytes.subarray(n));
+    }
+  }
+}
+
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let unit = 0;
+  while (n >= 1024 && unit < units.length - 1) {
+    n /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[unit]}`;
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}

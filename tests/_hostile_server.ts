@@ -1,0 +1,179 @@
+// Copyright 2026 the tcp authors. MIT license.
+// A deliberately misbehaving HTTP server for the fetchToFile tests, built on
+// the module's own TcpServer: each test hands it a handler that writes raw
+// bytes, however wrong, and the server records every request it got.
+
+import {
+  IncompleteReadError,
+  TcpClient,
+  type TcpConnection,
+  TcpServer,
+} from "../mod.ts";
+
+/** A request as the hostile server saw it. */
+export interface RecordedRequest {
+  method: string;
+  target: string;
+  version: string;
+  /** Names lower-cased. */
+  headers: Headers;
+  /** The raw head, as sent. */
+  raw: string;
+}
+
+/** Answers one request on `conn` with whatever bytes it likes. */
+export type HostileHandler = (
+  conn: TcpConnection,
+  request: RecordedRequest,
+) => void | Promise<void>;
+
+/** Options for {@linkcode HostileServer.start}. */
+export interface HostileServerOptions {
+  cert?: string;
+  key?: string;
+}
+
+const decoder = new TextDecoder();
+
+/** A server on 127.0.0.1 with a port of its own. */
+export class HostileServer implements AsyncDisposable {
+  readonly requests: RecordedRequest[] = [];
+  #server: TcpServer;
+  #serving: Promise<void>;
+  #tls: boolean;
+
+  private constructor(handler: HostileHandler, options: HostileServerOptions) {
+    this.#tls = options.cert !== undefined;
+    this.#server = TcpServer.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: options.cert,
+      key: options.key,
+      // Hostile handlers fail on purpose, and clients hang up on them.
+      onError: () => {},
+    });
+    this.#serving = this.#server.serve(async (conn) => {
+      let head: Uint8Array;
+      try {
+        head = await conn.readUntil("\r\n\r\n");
+      } catch (error) {
+        if (error instanceof IncompleteReadError) return;
+        throw error;
+      }
+      const raw = decoder.decode(head);
+      const [requestLine = "", ...lines] = raw.split("\r\n");
+      const [method = "", target = "", version = ""] = requestLine.split(" ");
+      const headers = new Headers();
+      for (const line of lines) {
+        const colon = line.indexOf(":");
+        if (colon > 0) {
+          headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+        }
+      }
+      const request = { method, target, version, headers, raw };
+      this.requests.push(request);
+      await handler(conn, request);
+    });
+  }
+
+  /** Starts a server that answers every request with `handler`. */
+  static start(
+    handler: HostileHandler,
+    options: HostileServerOptions = {},
+  ): HostileServer {
+    return new HostileServer(handler, options);
+  }
+
+  get port(): number {
+    return this.#server.addr.port;
+  }
+
+  /** A URL on this server; `host` may be "localhost" for TLS. */
+  url(path = "/file.bin", host = "127.0.0.1"): string {
+    return `${this.#tls ? "https" : "http"}://${host}:${this.port}${path}`;
+  }
+
+  async close(): Promise<void> {
+    await this.#server.close();
+    await this.#serving;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A handler that writes `response` and closes the connection. */
+export function reply(...response: (string | Uint8Array)[]): HostileHandler {
+  return async (conn) => {
+    for (const part of response) await conn.write(part);
+  };
+}
+
+/** Waits until the client hangs up or the server closes the connection. */
+export async function stall(conn: TcpConnection): Promise<void> {
+  try {
+    while (await conn.read() !== null);
+  } catch {
+    // A reset is a hang-up too.
+  }
+}
+
+/** Writes `piece` over and over until the client stops reading. */
+export async function endless(
+  conn: TcpConnection,
+  piece: string | Uint8Array,
+): Promise<void> {
+  try {
+    for (;;) await conn.write(piece);
+  } catch {
+    // The client gave up, as it should.
+  }
+}
+
+/**
+ * A TCP proxy in front of `port` that can cut the client's connection
+ * abruptly: in front of a TLS server, that is a close without close_notify.
+ */
+export class CuttingProxy implements AsyncDisposable {
+  #server: TcpServer;
+  #serving: Promise<void>;
+  #live = new Set<TcpConnection>();
+
+  constructor(port: number) {
+    this.#server = TcpServer.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      onError: () => {},
+    });
+    this.#serving = this.#server.serve(async (client) => {
+      await using upstream = await TcpClient.connect({ port });
+      this.#live.add(client).add(upstream);
+      const pump = async (from: TcpConnection, to: TcpConnection) => {
+        try {
+          for (let data; (data = await from.read()) !== null;) {
+            await to.write(data);
+          }
+        } catch {
+          // Either side went away.
+        }
+        to.close();
+      };
+      await Promise.all([pump(client, upstream), pump(upstream, client)]);
+    });
+  }
+
+  get port(): number {
+    return this.#server.addr.port;
+  }
+
+  /** Closes every proxied connection at once, mid-stream. */
+  cut(): void {
+    for (const conn of this.#live) conn.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#server.close();
+    await this.#serving;
+  }
+}

@@ -1,0 +1,938 @@
+// Copyright 2026 the tcp authors. MIT license.
+import assert from "node:assert/strict";
+import { LimitExceededError } from "../mod.ts";
+import {
+  fetchToFile,
+  type FetchToFileOptions,
+  type FetchToFileResult,
+  HttpError,
+} from "../http_fetch.ts";
+import {
+  CuttingProxy,
+  endless,
+  type HostileHandler,
+  HostileServer,
+  reply,
+  stall,
+} from "./_hostile_server.ts";
+
+const testdata = new URL("./testdata/", import.meta.url);
+const cert = await Deno.readTextFile(new URL("cert.pem", testdata));
+const key = await Deno.readTextFile(new URL("key.pem", testdata));
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "http_fetch_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function listing(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+/** Downloads from a server playing `handler`; returns the result and file. */
+async function succeeds(
+  handler: HostileHandler,
+  options: FetchToFileOptions = {},
+): Promise<{ result: FetchToFileResult; body: Uint8Array }> {
+  await using server = HostileServer.start(handler);
+  let outcome: { result: FetchToFileResult; body: Uint8Array } | undefined;
+  await withDir(async (dir) => {
+    const result = await fetchToFile(server.url(), `${dir}/out`, options);
+    assert.deepEqual(await listing(dir), ["out"]);
+    outcome = { result, body: await Deno.readFile(`${dir}/out`) };
+  });
+  return outcome!;
+}
+
+/**
+ * Downloads from a server playing `handler`, expects the failure, and checks
+ * that the directory is empty afterwards: no target, no temporary file.
+ */
+async function fails(
+  handler: HostileHandler,
+  errorClass: ErrorClass,
+  message: RegExp,
+  options: FetchToFileOptions = {},
+): Promise<Error> {
+  await using server = HostileServer.start(handler);
+  let caught: Error | undefined;
+  await withDir(async (dir) => {
+    const url = server.url();
+    caught = await fetchToFile(url, `${dir}/out`, options).then(
+      () => assert.fail("the download succeeded"),
+      (error) => error,
+    );
+    assert.ok(
+      caught instanceof errorClass,
+      `expected ${errorClass.name}, got ${caught}`,
+    );
+    assert.match(caught.message, message);
+    assert.ok(
+      caught.message.startsWith(`Cannot download "`),
+      caught.message,
+    );
+    assert.deepEqual(await listing(dir), []);
+  });
+  return caught!;
+}
+
+const text = (body: Uint8Array) => new TextDecoder().decode(body);
+
+Deno.test("fetchToFile() sends a well-formed GET with the expected fields", async () => {
+  await using server = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+  );
+  await withDir(async (dir) => {
+    await fetchToFile(server.url("/a%20b/c.txt?q=1#frag"), `${dir}/c.txt`, {
+      headers: { "X-Token": "secret" },
+    });
+  });
+  const [request] = server.requests;
+  assert.equal(request!.method, "GET");
+  assert.equal(request!.target, "/a%20b/c.txt?q=1");
+  assert.equal(request!.version, "HTTP/1.1");
+  assert.equal(request!.headers.get("host"), `127.0.0.1:${server.port}`);
+  assert.match(request!.headers.get("user-agent")!, /^netkit-tcp\//);
+  assert.equal(request!.headers.get("accept"), "*/*");
+  assert.equal(request!.headers.get("accept-encoding"), "identity");
+  assert.equal(request!.headers.get("connection"), "close");
+  assert.equal(request!.headers.get("x-token"), "secret");
+});
+
+Deno.test("fetchToFile() rejects CR, LF and NUL in header names and values", async (t) => {
+  for (
+    const headers of [
+      { "X-A": "b\r\nEvil: 1" },
+      { "X-A": "b\nc" },
+      { "X-A": "b\0" },
+      [["X-A\r\nEvil", "1"]],
+    ]
+  ) {
+    await t.step(JSON.stringify(headers), async () => {
+      await withDir(async (dir) => {
+        await assert.rejects(
+          fetchToFile("http://127.0.0.1:9/x", `${dir}/x`, { headers }),
+          (error: Error) =>
+            error instanceof TypeError &&
+            /contains CR, LF or NUL/.test(error.message),
+        );
+        assert.deepEqual(await listing(dir), []);
+      });
+    });
+  }
+});
+
+Deno.test("fetchToFile() refuses URLs that are not http: or https:", async () => {
+  await assert.rejects(
+    fetchToFile("ftp://127.0.0.1/x", "x"),
+    TypeError,
+  );
+});
+
+Deno.test("fetchToFile() names the URL when connecting fails", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  await withDir(async (dir) => {
+    await assert.rejects(
+      fetchToFile(`http://127.0.0.1:${port}/x`, `${dir}/x`),
+      (error: Error) =>
+        error instanceof Deno.errors.ConnectionRefused &&
+        error.message.startsWith(
+          `Cannot download "http://127.0.0.1:${port}/x"`,
+        ),
+    );
+    assert.deepEqual(await listing(dir), []);
+  });
+});
+
+Deno.test("fetchToFile() fails on a body shorter than Content-Length", async () => {
+  await fails(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", "x".repeat(50)),
+    Deno.errors.UnexpectedEof,
+    /body ended after 50 of 100 bytes$/,
+  );
+});
+
+Deno.test("fetchToFile() ignores bytes after a complete body", async () => {
+  const { body } = await succeeds(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES"),
+  );
+  assert.equal(text(body), "hello");
+});
+
+Deno.test("fetchToFile() accepts repeated identical Content-Length values", async () => {
+  const { body } = await succeeds(
+    reply(
+      "HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\nhello",
+    ),
+  );
+  assert.equal(text(body), "hello");
+});
+
+Deno.test("fetchToFile() refuses two different Content-Length values", async () => {
+  await fails(
+    reply(
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    ),
+    Deno.errors.InvalidData,
+    /conflicting "Content-Length" values 5 and 6/,
+  );
+});
+
+Deno.test("fetchToFile() refuses malformed Content-Length values", async (t) => {
+  for (const value of ["+5", "1 0", "0x5", "-1", "1".repeat(25), "5;", ""]) {
+    await t.step(JSON.stringify(value), async () => {
+      await fails(
+        reply(`HTTP/1.1 200 OK\r\nContent-Length: ${value}\r\n\r\nhello`),
+        Deno.errors.InvalidData,
+        /malformed "Content-Length"/,
+      );
+    });
+  }
+});
+
+Deno.test("fetchToFile() decodes a chunked body and drops extensions and trailers", async () => {
+  const { body } = await succeeds(reply(
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "5;name=value\r\nhello\r\n",
+    "006\r\n world\r\n",
+    "0\r\nX-Trailer: yes\r\n\r\n",
+  ));
+  assert.equal(text(body), "hello world");
+});
+
+Deno.test("fetchToFile() refuses a chunk size line that is not hexadecimal", async () => {
+  await fails(
+    reply("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello"),
+    Deno.errors.InvalidData,
+    /malformed chunk size line "zz"/,
+  );
+});
+
+Deno.test("fetchToFile() refuses an absurd chunk size", async () => {
+  await fails(
+    reply(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+    ),
+    Deno.errors.InvalidData,
+    /chunk size "f+" is too large/,
+  );
+});
+
+Deno.test("fetchToFile() fails on a chunked body without the final chunk", async () => {
+  await fails(
+    reply(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    ),
+    Deno.errors.UnexpectedEof,
+    /chunked body ended after 5 bytes, before the final chunk/,
+  );
+});
+
+Deno.test("fetchToFile() fails on chunk data not followed by CRLF", async () => {
+  await fails(
+    reply(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n",
+    ),
+    Deno.errors.InvalidData,
+    /chunk data is not followed by CRLF after 5 bytes/,
+  );
+});
+
+Deno.test("fetchToFile() bounds an endless chunk extension", async () => {
+  await fails(
+    async (conn) => {
+      await conn.write(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=",
+      );
+      await endless(conn, "a".repeat(1024));
+    },
+    LimitExceededError,
+    /a chunk size line is longer than 4096 bytes/,
+  );
+});
+
+Deno.test("fetchToFile() lets chunked take precedence over Content-Length", async () => {
+  const { body } = await succeeds(reply(
+    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "5\r\nhello\r\n0\r\n\r\n",
+  ));
+  assert.equal(text(body), "hello");
+});
+
+Deno.test("fetchToFile() refuses transfer codings other than chunked", async (t) => {
+  for (
+    const coding of ["gzip", "gzip, chunked", "chunked, chunked", "x-custom"]
+  ) {
+    await t.step(coding, async () => {
+      await fails(
+        reply(
+          `HTTP/1.1 200 OK\r\nTransfer-Encoding: ${coding}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+        ),
+        Deno.errors.InvalidData,
+        /unsupported transfer coding/,
+      );
+    });
+  }
+});
+
+Deno.test("fetchToFile() refuses Transfer-Encoding in an HTTP/1.0 response", async () => {
+  await fails(
+    reply(
+      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ),
+    Deno.errors.InvalidData,
+    /an HTTP\/1\.0 response has "Transfer-Encoding"/,
+  );
+});
+
+Deno.test("fetchToFile() bounds an endless header section", async (t) => {
+  await t.step("by field count", async () => {
+    await fails(
+      async (conn) => {
+        await conn.write("HTTP/1.1 200 OK\r\n");
+        await endless(conn, "X-More: yes\r\n");
+      },
+      LimitExceededError,
+      /the response header section has more than 100 fields/,
+    );
+  });
+  await t.step("by size", async () => {
+    await fails(
+      async (conn) => {
+        await conn.write("HTTP/1.1 200 OK\r\n");
+        await endless(conn, `X-Filler: ${"f".repeat(2000)}\r\n`);
+      },
+      LimitExceededError,
+      /the response header section is larger than 65536 bytes/,
+    );
+  });
+});
+
+Deno.test("fetchToFile() bounds a single huge header line", async () => {
+  await fails(
+    async (conn) => {
+      await conn.write("HTTP/1.1 200 OK\r\nX-Huge: ");
+      await endless(conn, "h".repeat(4096));
+    },
+    LimitExceededError,
+    /the response header section is larger than 65536 bytes/,
+  );
+});
+
+Deno.test("fetchToFile() refuses malformed heads", async (t) => {
+  const cases: [string, RegExp][] = [
+    ["garbage\r\n\r\n", /malformed status line "garbage"/],
+    ["HTTP/2.0 200 OK\r\n\r\n", /malformed status line "HTTP\/2\.0 200 OK"/],
+    ["HTTP/1.1 20 OK\r\n\r\n", /malformed status line/],
+    ["HTTP/1.1 999 Odd\r\n\r\n", /malformed status line/],
+    ["HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", /malformed field line/],
+    ["HTTP/1.1 200 OK\r\nX-A : x\r\n\r\n", /malformed field line/],
+    ["HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n", /control character 0x0d/],
+    ["HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n", /control character 0x00/],
+    ["HTTP/1.1 200 OK\r\n folded\r\n\r\n", /starts with whitespace/],
+  ];
+  for (const [head, message] of cases) {
+    await t.step(JSON.stringify(head), async () => {
+      await fails(reply(head), Deno.errors.InvalidData, message);
+    });
+  }
+});
+
+Deno.test("fetchToFile() fails when the server closes without a response", async () => {
+  await fails(
+    () => {},
+    Deno.errors.UnexpectedEof,
+    /the server closed the connection without a response/,
+  );
+});
+
+Deno.test("fetchToFile() skips a few interim responses", async () => {
+  const { result, body } = await succeeds(reply(
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+  ));
+  assert.equal(result.status, 200);
+  assert.equal(text(body), "ok");
+});
+
+Deno.test("fetchToFile() bounds a flood of 100 Continue", async () => {
+  await fails(
+    (conn) => endless(conn, "HTTP/1.1 100 Continue\r\n\r\n"),
+    LimitExceededError,
+    /more than 10 interim \(1xx\) responses/,
+  );
+});
+
+Deno.test("fetchToFile() ignores the body of a 204", async () => {
+  const { result, body } = await succeeds(
+    reply("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello"),
+  );
+  assert.equal(result.status, 204);
+  assert.equal(result.bytesWritten, 0);
+  assert.equal(body.length, 0);
+});
+
+Deno.test("fetchToFile() reads a body without length to the close", async () => {
+  const { result, body } = await succeeds(
+    reply("HTTP/1.0 200 OK\r\n\r\n", "part one, ", "part two"),
+  );
+  assert.equal(result.version, "HTTP/1.0");
+  assert.equal(text(body), "part one, part two");
+});
+
+Deno.test("fetchToFile() treats a TLS body without length cut without close_notify as truncated", async () => {
+  await using server = HostileServer.start(async (conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\n\r\nsome of the body");
+    await stall(conn);
+  }, { cert, key });
+  await using proxy = new CuttingProxy(server.port);
+  await withDir(async (dir) => {
+    const error = await fetchToFile(
+      `https://localhost:${proxy.port}/x`,
+      `${dir}/x`,
+      {
+        caCerts: [cert],
+        onProgress: ({ received }) => {
+          if (received >= 16) proxy.cut();
+        },
+      },
+    ).catch((e) => e);
+    assert.ok(error instanceof Deno.errors.UnexpectedEof, String(error));
+    assert.match(error.message, /without close_notify after 16 bytes/);
+    assert.deepEqual(await listing(dir), []);
+  });
+});
+
+Deno.test("fetchToFile() stops a body that never ends at maxBytes", async () => {
+  await fails(
+    async (conn) => {
+      await conn.write("HTTP/1.1 200 OK\r\n\r\n");
+      await endless(conn, new Uint8Array(64 * 1024));
+    },
+    LimitExceededError,
+    /the file is larger than maxBytes \(1000000\)/,
+    { maxBytes: 1_000_000 },
+  );
+});
+
+Deno.test("fetchToFile() refuses an announced length above maxBytes at once", async () => {
+  await fails(
+    async (conn) => {
+      await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n");
+      await stall(conn);
+    },
+    LimitExceededError,
+    /the file is 2000000 bytes, more than maxBytes \(1000\)/,
+    { maxBytes: 1000 },
+  );
+});
+
+Deno.test("fetchToFile() fails when the server stalls mid-body", async () => {
+  const started = Date.now();
+  await fails(
+    async (conn) => {
+      await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome");
+      await stall(conn);
+    },
+    Deno.errors.TimedOut,
+    /the server sent nothing for 200 ms/,
+    { idleTimeout: 200 },
+  );
+  assert.ok(Date.now() - started < 2000);
+});
+
+Deno.test("fetchToFile() fails when the server never answers", async () => {
+  await fails(
+    stall,
+    Deno.errors.TimedOut,
+    /the server sent nothing for 200 ms/,
+    { idleTimeout: 200 },
+  );
+});
+
+Deno.test("fetchToFile() follows redirects and resolves a relative Location", async () => {
+  await using server = HostileServer.start(async (conn, request) => {
+    if (request.target === "/docs/start") {
+      await conn.write(
+        "HTTP/1.1 301 Moved\r\nLocation: ../files/final.txt?v=2\r\nContent-Length: 0\r\n\r\n",
+      );
+    } else if (request.target === "/files/final.txt?v=2") {
+      await conn.write(
+        "HTTP/1.1 307 Temporary\r\nLocation: /end\r\n\r\nignored body",
+      );
+    } else {
+      await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+    }
+  });
+  await withDir(async (dir) => {
+    const result = await fetchToFile(server.url("/docs/start"), `${dir}/f`);
+    assert.equal(result.url, server.url("/end"));
+    assert.equal(await Deno.readTextFile(`${dir}/f`), "done");
+    assert.deepEqual(server.requests.map((r) => r.target), [
+      "/docs/start",
+      "/files/final.txt?v=2",
+      "/end",
+    ]);
+  });
+});
+
+Deno.test("fetchToFile() stops a redirect loop", async () => {
+  await fails(
+    reply("HTTP/1.1 302 Found\r\nLocation: /file.bin\r\n\r\n"),
+    Error,
+    /too many redirects \(the limit is 10\)/,
+  );
+});
+
+Deno.test("fetchToFile() stops a redirect chain longer than maxRedirects", async () => {
+  let hops = 0;
+  const error = await fails(
+    async (conn, request) => {
+      hops++;
+      const n = Number(request.target.split("/").at(-1)) || 0;
+      await conn.write(
+        `HTTP/1.1 308 Permanent\r\nLocation: /chain/${n + 1}\r\n\r\n`,
+      );
+    },
+    Error,
+    /too many redirects \(the limit is 3\), the next to ".*\/chain\/4"/,
+    { maxRedirects: 3 },
+  );
+  assert.equal(hops, 4);
+  assert.ok(!(error instanceof HttpError));
+});
+
+Deno.test("fetchToFile() refuses a redirect to file:", async () => {
+  await fails(
+    reply("HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\n\r\n"),
+    Error,
+    /refusing to follow a redirect to "file:\/\/\/etc\/passwd"/,
+  );
+});
+
+Deno.test("fetchToFile() drops credentials and caller headers on a redirect to another origin", async () => {
+  await using other = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nthere"),
+  );
+  await using server = HostileServer.start(
+    reply(`HTTP/1.1 302 Found\r\nLocation: ${other.url("/moved")}\r\n\r\n`),
+  );
+  await withDir(async (dir) => {
+    await fetchToFile(server.url(), `${dir}/f`, {
+      headers: {
+        Authorization: "Bearer secret",
+        Cookie: "session=1",
+        "X-Custom": "mine",
+      },
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/f`), "there");
+  });
+  const first = server.requests[0]!.headers;
+  assert.equal(first.get("authorization"), "Bearer secret");
+  assert.equal(first.get("cookie"), "session=1");
+  const second = other.requests[0]!.headers;
+  assert.equal(second.get("authorization"), null);
+  assert.equal(second.get("cookie"), null);
+  assert.equal(second.get("x-custom"), null);
+  assert.equal(second.get("host"), `127.0.0.1:${other.port}`);
+});
+
+Deno.test("fetchToFile() rejects a 404 with an HttpError and saves nothing", async () => {
+  const error = await fails(
+    reply("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n"),
+    HttpError,
+    /the server answered 404 Not Found$/,
+  );
+  assert.equal((error as HttpError).status, 404);
+  assert.equal((error as HttpError).statusText, "Not Found");
+});
+
+Deno.test("fetchToFile() leaves an existing file untouched on failure", async () => {
+  await using server = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"),
+  );
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/out`, "precious");
+    await assert.rejects(
+      fetchToFile(server.url(), `${dir}/out`),
+      Deno.errors.UnexpectedEof,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "precious");
+    assert.deepEqual(await listing(dir), ["out"]);
+  });
+});
+
+Deno.test("fetchToFile() replaces an existing file only when allowed", async () => {
+  await using server = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnew"),
+  );
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/out`, "old");
+    await assert.rejects(
+      fetchToFile(server.url(), `${dir}/out`, { overwrite: false }),
+      (error: Error) =>
+        error instanceof Deno.errors.AlreadyExists &&
+        /cannot save ".*": the file already exists/.test(error.message),
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "old");
+    assert.deepEqual(await listing(dir), ["out"]);
+    await fetchToFile(server.url(), `${dir}/out`);
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "new");
+  });
+});
+
+Deno.test("fetchToFile() leaves nothing behind when aborted mid-download", async () => {
+  await using server = HostileServer.start(async (conn) => {
+    await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n");
+    await endless(conn, new Uint8Array(64 * 1024));
+  });
+  await withDir(async (dir) => {
+    const controller = new AbortController();
+    const error = await fetchToFile(server.url(), `${dir}/big`, {
+      signal: controller.signal,
+      onProgress: ({ received }) => {
+        if (received > 1_000_000) controller.abort();
+      },
+    }).catch((e) => e);
+    assert.equal(error, controller.signal.reason);
+    assert.equal((error as Error).name, "AbortError");
+    assert.deepEqual(await listing(dir), []);
+  });
+});
+
+function pattern(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = 2463534242;
+  for (let i = 0; i < size; i++) {
+    // xorshift: no repeating period that could hide a misplaced chunk.
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+Deno.test("fetchToFile() saves a multi-MiB body byte for byte", async (t) => {
+  const data = pattern(6 * 1024 * 1024 + 123);
+  await t.step("with Content-Length", async () => {
+    const { result, body } = await succeeds(reply(
+      `HTTP/1.1 200 OK\r\nContent-Length: ${data.length}\r\n\r\n`,
+      data,
+    ));
+    assert.equal(result.bytesWritten, data.length);
+    assert.ok(
+      body.length === data.length && body.every((b, i) => b === data[i]),
+    );
+  });
+  await t.step("chunked, in uneven chunks", async () => {
+    const { body } = await succeeds(async (conn) => {
+      await conn.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+      for (let at = 0, size = 1; at < data.length; size = size * 3 + 7) {
+        const chunk = data.subarray(at, at + size);
+        await conn.write(`${chunk.length.toString(16)}\r\n`);
+        await conn.write(chunk);
+        await conn.write("\r\n");
+        at += chunk.length;
+      }
+      await conn.write("0\r\n\r\n");
+    });
+    assert.ok(
+      body.length === data.length && body.every((b, i) => b === data[i]),
+    );
+  });
+});
+
+/** A resource with an ETag that honours `Range` with `If-Range`. */
+function rangeServer(
+  data: Uint8Array,
+  etag: string,
+  options: { cutAt?: number; ignoreRanges?: boolean; contentRange?: string } =
+    {},
+): HostileHandler {
+  return async (conn, request) => {
+    const range = /^bytes=(\d+)-$/.exec(request.headers.get("range") ?? "");
+    const matches = request.headers.get("if-range") === etag;
+    if (range && matches && !options.ignoreRanges) {
+      const from = Number(range[1]);
+      await conn.write(
+        `HTTP/1.1 206 Partial Content\r\nETag: ${etag}\r\nContent-Range: ${
+          options.contentRange ??
+            `bytes ${from}-${data.length - 1}/${data.length}`
+        }\r\nContent-Length: ${data.length - from}\r\n\r\n`,
+      );
+      await conn.write(data.subarray(from));
+      return;
+    }
+    await conn.write(
+      `HTTP/1.1 200 OK\r\nETag: ${etag}\r\nContent-Length: ${data.length}\r\n\r\n`,
+    );
+    await conn.write(data.subarray(0, options.cutAt ?? data.length));
+  };
+}
+
+/** Leaves a partial download of `data` (cut at 1000 bytes) in `dir`. */
+async function leavePartial(dir: string, data: Uint8Array, url: string) {
+  await assert.rejects(
+    fetchToFile(url, `${dir}/out`, { resume: true }),
+    /body ended after 1000 of/,
+  );
+  assert.deepEqual(await listing(dir), ["out.part", "out.part.json"]);
+  assert.deepEqual(
+    await Deno.readFile(`${dir}/out.part`),
+    data.subarray(0, 1000),
+  );
+}
+
+Deno.test("fetchToFile() resumes from a server that honours ranges", async () => {
+  const data = pattern(5000);
+  let cut = true;
+  const handler = rangeServer(data, '"v1"', { cutAt: 1000 });
+  const honest = rangeServer(data, '"v1"');
+  await using server = HostileServer.start((conn, request) =>
+    (cut ? handler : honest)(conn, request)
+  );
+  await withDir(async (dir) => {
+    await leavePartial(dir, data, server.url());
+    cut = false;
+    const result = await fetchToFile(server.url(), `${dir}/out`, {
+      resume: true,
+    });
+    assert.equal(result.status, 206);
+    assert.equal(result.resumedFrom, 1000);
+    assert.equal(result.bytesWritten, 4000);
+    assert.deepEqual(await Deno.readFile(`${dir}/out`), data);
+    assert.deepEqual(await listing(dir), ["out"]);
+    const last = server.requests.at(-1)!.headers;
+    assert.equal(last.get("range"), "bytes=1000-");
+    assert.equal(last.get("if-range"), '"v1"');
+  });
+});
+
+Deno.test("fetchToFile() restarts when the server ignores the range", async () => {
+  const data = pattern(5000);
+  let cut = true;
+  await using server = HostileServer.start((conn, request) =>
+    rangeServer(data, '"v1"', {
+      cutAt: cut ? 1000 : undefined,
+      ignoreRanges: true,
+    })(
+      conn,
+      request,
+    )
+  );
+  await withDir(async (dir) => {
+    await leavePartial(dir, data, server.url());
+    cut = false;
+    const result = await fetchToFile(server.url(), `${dir}/out`, {
+      resume: true,
+    });
+    assert.equal(result.status, 200);
+    assert.equal(result.resumedFrom, 0);
+    assert.equal(server.requests.at(-1)!.headers.get("range"), "bytes=1000-");
+    assert.deepEqual(await Deno.readFile(`${dir}/out`), data);
+    assert.deepEqual(await listing(dir), ["out"]);
+  });
+});
+
+Deno.test("fetchToFile() restarts when the resource has changed", async () => {
+  const before = pattern(5000);
+  const after = new TextEncoder().encode("a new version");
+  let changed = false;
+  await using server = HostileServer.start((conn, request) =>
+    changed
+      ? rangeServer(after, '"v2"')(conn, request)
+      : rangeServer(before, '"v1"', { cutAt: 1000 })(conn, request)
+  );
+  await withDir(async (dir) => {
+    await leavePartial(dir, before, server.url());
+    changed = true;
+    const result = await fetchToFile(server.url(), `${dir}/out`, {
+      resume: true,
+    });
+    assert.equal(result.status, 200);
+    assert.equal(server.requests.at(-1)!.headers.get("if-range"), '"v1"');
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "a new version");
+    assert.deepEqual(await listing(dir), ["out"]);
+  });
+});
+
+Deno.test("fetchToFile() refuses a wrong Content-Range and keeps the partial file", async () => {
+  const data = pattern(5000);
+  let cut = true;
+  await using server = HostileServer.start((conn, request) =>
+    rangeServer(data, '"v1"', {
+      cutAt: cut ? 1000 : undefined,
+      contentRange: "bytes 0-3999/5000",
+    })(conn, request)
+  );
+  await withDir(async (dir) => {
+    await leavePartial(dir, data, server.url());
+    cut = false;
+    await assert.rejects(
+      fetchToFile(server.url(), `${dir}/out`, { resume: true }),
+      (error: Error) =>
+        error instanceof Deno.errors.InvalidData &&
+        /wrong "Content-Range" "bytes 0-3999\/5000": asked for the bytes from 1000/
+          .test(error.message),
+    );
+    assert.deepEqual(await listing(dir), ["out.part", "out.part.json"]);
+  });
+});
+
+Deno.test("fetchToFile() downloads over HTTPS with a trusted certificate", async (t) => {
+  await using server = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure"),
+    { cert, key },
+  );
+  await t.step("trusted", async () => {
+    await withDir(async (dir) => {
+      const result = await fetchToFile(
+        server.url("/s", "localhost"),
+        `${dir}/s`,
+        {
+          caCerts: [cert],
+        },
+      );
+      assert.equal(result.url, server.url("/s", "localhost"));
+      assert.equal(await Deno.readTextFile(`${dir}/s`), "secure");
+    });
+  });
+  await t.step("untrusted", async () => {
+    await withDir(async (dir) => {
+      await assert.rejects(
+        fetchToFile(server.url("/s", "localhost"), `${dir}/s`),
+        (error: Error) =>
+          error.message.startsWith(
+            `Cannot download "${server.url("/s", "localhost")}"`,
+          ),
+      );
+      assert.deepEqual(await listing(dir), []);
+    });
+  });
+});
+
+Deno.test("fetchToFile() never follows a redirect from HTTPS to HTTP", async () => {
+  await using plain = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno"),
+  );
+  await using server = HostileServer.start(
+    reply(`HTTP/1.1 301 Moved\r\nLocation: ${plain.url()}\r\n\r\n`),
+    { cert, key },
+  );
+  await withDir(async (dir) => {
+    await assert.rejects(
+      fetchToFile(server.url("/s", "localhost"), `${dir}/s`, {
+        caCerts: [cert],
+      }),
+      /refusing to follow a redirect from HTTPS to HTTP/,
+    );
+    assert.deepEqual(await listing(dir), []);
+  });
+  assert.equal(plain.requests.length, 0);
+});
+
+async function cli(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
+      new URL("../http_fetch.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+Deno.test("the http-fetch command downloads, refuses to overwrite and fails in one line", async (t) => {
+  await using server = HostileServer.start(async (conn, request) => {
+    await conn.write(
+      request.target === "/missing"
+        ? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+        : "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    );
+  });
+  await withDir(async (dir) => {
+    await t.step(
+      "downloads quietly when stderr is not a terminal",
+      async () => {
+        const run = await cli(
+          server.url("/hello.txt"),
+          "-o",
+          `${dir}/hello.txt`,
+        );
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stderr, "");
+        assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hello");
+      },
+    );
+    await t.step("refuses to overwrite without --force", async () => {
+      await Deno.writeTextFile(`${dir}/hello.txt`, "mine");
+      const run = await cli(server.url("/hello.txt"), "-o", `${dir}/hello.txt`);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^error: .*already exists.*--force.*\n$/);
+      assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "mine");
+    });
+    await t.step("overwrites with --force", async () => {
+      const run = await cli(
+        server.url("/hello.txt"),
+        "-o",
+        `${dir}/hello.txt`,
+        "--force",
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hello");
+    });
+    await t.step("fails with one line and no stack trace", async () => {
+      const run = await cli(server.url("/missing"), "-o", `${dir}/missing`);
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        `error: Cannot download "${
+          server.url("/missing")
+        }": the server answered 404 Not Found\n`,
+      );
+      assert.deepEqual(await listing(dir), ["hello.txt"]);
+    });
+    await t.step("explains its usage", async () => {
+      const help = await cli("--help");
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /^Usage: .*http-fetch URL/);
+      const bad = await cli("--max-redirects", "many", server.url());
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^error: Invalid --max-redirects "many"/);
+    });
+  });
+});
+
+Deno.test("the http-fetch command names the file after the URL", async () => {
+  const { defaultName } = await import("../_http_fetch_cli.ts");
+  assert.equal(
+    defaultName("http://h/dir/file%20name.tar.gz?x=1"),
+    "file name.tar.gz",
+  );
+  assert.equal(defaultName("http://h/"), "index.html");
+  assert.equal(defaultName("http://h/dir/"), "index.html");
+  assert.equal(defaultName("http://h/a%2F..%2Fb"), "index.html");
+  assert.equal(defaultName("http://h/.bashrc"), "index.html");
+});
