@@ -167,6 +167,10 @@ export class TcpClient extends TcpConnection {
         transport: "tcp",
         signal: controller.signal,
       });
+      // Socket options outlive startTls, and a TLS connection has no setters.
+      const tcp = conn as Deno.TcpConn;
+      tcp.setNoDelay(options.noDelay ?? true);
+      if (options.keepAlive) tcp.setKeepAlive(true);
       if (options.tls) {
         const tls = options.tls === true ? {} : options.tls;
         const tlsConn = await Deno.startTls(conn as Deno.TcpConn, {
@@ -178,16 +182,13 @@ export class TcpClient extends TcpConnection {
         // connectTls and handshake() take no signal: closing the socket is
         // what cancels a handshake that hangs.
         const cancel = () => tlsConn.close();
+        controller.signal.throwIfAborted();
         controller.signal.addEventListener("abort", cancel, { once: true });
         try {
           await tlsConn.handshake();
         } finally {
           controller.signal.removeEventListener("abort", cancel);
         }
-      } else {
-        const tcp = conn as Deno.TcpConn;
-        tcp.setNoDelay(options.noDelay ?? true);
-        if (options.keepAlive) tcp.setKeepAlive(true);
       }
       return new TcpClient(conn);
     } catch (error) {

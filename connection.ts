@@ -35,7 +35,7 @@ const MAX_READ_SIZE = 256 * 1024;
 const DEFAULT_MAX_LENGTH = 64 * 1024;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const LF = encoder.encode("\n");
 
 /**
@@ -298,6 +298,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    */
   async read(maxBytes?: number): Promise<Uint8Array | null> {
     if (maxBytes !== undefined) checkPositive("maxBytes", maxBytes);
+    if (this.#reading) this.#beginRead(); // throws Busy
     if (this.#end === this.#start) {
       this.#beginRead();
       try {
@@ -343,9 +344,10 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     try {
       while (this.#end - this.#start < n) {
         if (await this.#fill(n - (this.#end - this.#start)) === null) {
+          if (this.#closedLocally) throw this.#closedError("read from");
           const partial = this.#take(this.#end - this.#start);
           throw new IncompleteReadError(
-            `Cannot read ${n} bytes from "${this.#label}": the stream ended after ${partial.length}`,
+            `Cannot read ${n} bytes from "${this.#label}": the stream ended after ${partial.length} bytes`,
             partial,
             n,
           );
@@ -397,6 +399,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     try {
       const end = await this.#scan(delim, maxLength);
       if (end === -1) {
+        if (this.#closedLocally) throw this.#closedError("read from");
         const partial = this.#take(this.#end - this.#start);
         throw new IncompleteReadError(
           `Cannot read until the delimiter from "${this.#label}": the stream ended after ${partial.length} bytes`,
@@ -443,9 +446,11 @@ export class TcpConnection implements AsyncDisposable, Disposable {
         if (this.#end - this.#start > maxLength) this.#tooLong(maxLength);
         return decoder.decode(this.#take(this.#end - this.#start));
       }
-      let line = this.#take(end - this.#start).subarray(0, -1);
-      if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
-      if (line.length > maxLength) this.#tooLong(maxLength);
+      let stop = end - 1;
+      if (stop > this.#start && this.#buf[stop - 1] === 0x0d) stop--;
+      if (stop - this.#start > maxLength) this.#tooLong(maxLength);
+      const line = this.#buf.subarray(this.#start, stop);
+      this.#start = end;
       return decoder.decode(line);
     } finally {
       this.#reading = false;
@@ -673,13 +678,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * ```
    */
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const chunk = await this.read();
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
-      },
-    }, { highWaterMark: 0 });
+    this.#readable ??= this.#makeReadable();
     return this.#readable;
   }
 
@@ -723,6 +722,28 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  #makeReadable(): ReadableStream<Uint8Array> {
+    let cancelled = false;
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = await this.read();
+        // Cancelled while the read was pending: give the bytes back (the
+        // buffer is never overwritten, and they were the last taken).
+        if (cancelled) {
+          if (chunk) this.#start -= chunk.length;
+          return;
+        }
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+      cancel: () => {
+        cancelled = true;
+        // A later `readable` starts afresh from the buffer.
+        this.#readable = undefined;
+      },
+    }, { highWaterMark: 0 });
   }
 
   #closeWith(reason: unknown): void {
@@ -780,12 +801,17 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   async #fill(wanted = 0): Promise<number | null> {
     if (this.#eof || this.#closedLocally) return null;
     const pending = this.#end - this.#start;
-    const need = Math.max(this.#readSize, wanted);
+    // Size by what has arrived, never by what the peer announced: at most
+    // doubling what is buffered, so long pieces are copied O(log n) times.
+    const need = Math.max(
+      this.#readSize,
+      Math.min(wanted, Math.max(pending, MAX_READ_SIZE)),
+    );
     const room = this.#buf.length - this.#end;
     // A fresh buffer when there is too little room, or so much that an idle
     // connection would sit on a large one. The old buffer is never reused in
     // place: earlier reads returned views of it.
-    if (room < need / 2 || room < wanted || room > 4 * need) {
+    if (room < need / 2 || room > 4 * need) {
       const next = new Uint8Array(pending + need);
       next.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = next;
@@ -837,7 +863,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
         this.#tooLong(maxLength);
       }
       const scanned = this.#end - this.#start;
-      if (await this.#fill() === null) return -1;
+      if (await this.#fill(scanned) === null) return -1;
       // The delimiter may straddle the old end.
       from = this.#start + Math.max(0, scanned - delim.length + 1);
     }

@@ -69,7 +69,8 @@ export interface TcpServerOptions {
   idleTimeout?: number;
   /**
    * Whether accepted connections send small writes at once (Nagle's
-   * algorithm off). Request/reply protocols want `true`.
+   * algorithm off). Request/reply protocols want `true`. The runtime offers
+   * no way to set it on TLS connections, so TLS ignores it.
    *
    * @default {true}
    */
@@ -161,6 +162,8 @@ export class TcpServer
   #idle: IdleWatcher | undefined;
   #signal: AbortSignal | undefined;
   #live = new Set<TcpConnection>();
+  /** Connections the server closed itself, for shutdown's count. */
+  #cut = new WeakSet<TcpConnection>();
   #handlers = 0;
   #consumed = false;
   #stopping = false;
@@ -428,7 +431,10 @@ export class TcpServer
     const reason = new Deno.errors.Interrupted(
       `Server on "${this.#label}" closed`,
     );
-    for (const conn of this.#live) conn[kCloseWith](reason);
+    for (const conn of this.#live) {
+      this.#cut.add(conn);
+      conn[kCloseWith](reason);
+    }
     await this.#finished;
   }
 
@@ -488,7 +494,12 @@ export class TcpServer
 
   #adopt(raw: Deno.Conn): TcpConnection {
     const conn = new TcpConnection(raw);
-    if (this.#noDelay) conn.setNoDelay(true);
+    try {
+      if (this.#noDelay) conn.setNoDelay(true);
+    } catch {
+      // Some systems refuse options on a socket the peer already reset; the
+      // connection's first read will say so.
+    }
     this.#live.add(conn);
     this.#idle?.add(conn);
     conn[kOnClose](() => {
@@ -530,14 +541,13 @@ export class TcpServer
   /** Waits until woken (a connection closed, or the server stopped) or `ms` pass. */
   #pause(ms?: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const wake = this.#wake;
-      this.#wake = done;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        wake?.();
+        if (this.#wake === done) this.#wake = undefined;
         resolve();
-      }
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.#wake = done;
     });
   }
 
@@ -581,14 +591,15 @@ export class TcpServer
       }),
     ]);
     clearTimeout(timer);
-    let cut = 0;
     if (timedOut) {
       for (const conn of this.#live) {
-        if (open.has(conn)) cut++;
+        this.#cut.add(conn);
         conn[kCloseWith](reason);
       }
       await this.#finished;
     }
+    let cut = 0;
+    for (const conn of open) if (this.#cut.has(conn)) cut++;
     return { drained: open.size - cut, cut };
   }
 

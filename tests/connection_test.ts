@@ -342,3 +342,72 @@ Deno.test("TcpConnection wraps a raw Deno connection", async () => {
   await conn.write("raw\n");
   assert.equal(await peer.readLine(), "raw");
 });
+
+Deno.test("TcpConnection.readExact() does not allocate what the peer only announces", async () => {
+  await withPair(async (client, peer) => {
+    await peer.write("0123456789");
+    const before = Deno.memoryUsage().external;
+    const reading = client.readExact(2_000_000_000).catch((e) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const grown = Deno.memoryUsage().external - before;
+    assert.ok(grown < 64 * 1024 * 1024, `grew by ${grown} bytes`);
+    await peer.closeWrite();
+    const error = await reading;
+    assert.ok(error instanceof IncompleteReadError);
+    assert.equal(error.partial.length, 10);
+  });
+});
+
+Deno.test("TcpConnection.readUntil() finds a delimiter after many megabytes in linear time", async () => {
+  await withPair(async (client, peer) => {
+    const size = 32 * 1024 * 1024;
+    const writing = peer.write(new Uint8Array(size).fill(0x61))
+      .then(() => peer.write("\0"));
+    const piece = await client.readUntil("\0", { maxLength: size });
+    assert.equal(piece.length, size + 1);
+    await writing;
+  });
+});
+
+Deno.test("TcpConnection.read() is Busy while another read waits on buffered bytes", async () => {
+  await withPair(async (client, peer) => {
+    await peer.write("abc");
+    const line = client.readLine();
+    await assert.rejects(client.read(), Deno.errors.Busy);
+    await peer.write("def\n");
+    assert.equal(await line, "abcdef");
+  });
+});
+
+Deno.test("TcpConnection.readLine() consumes nothing when a line is too long", async () => {
+  await withPair(async (client, peer) => {
+    await peer.write("123456\nok\n");
+    await assert.rejects(client.readLine({ maxLength: 5 }), LimitExceededError);
+    // The long line is still there for a caller that wants it.
+    assert.equal(await client.readLine({ maxLength: 6 }), "123456");
+    assert.equal(await client.readLine(), "ok");
+  });
+});
+
+Deno.test("TcpConnection.readLine() keeps a leading byte order mark", async () => {
+  await withPair(async (client, peer) => {
+    await peer.write("\uFEFFabc\n");
+    assert.equal(await client.readLine(), "\uFEFFabc");
+  });
+});
+
+Deno.test("TcpConnection.readable cancelled mid-read loses no bytes", async () => {
+  await withPair(async (client, peer) => {
+    const reader = client.readable.getReader();
+    const pending = reader.read();
+    await reader.cancel();
+    await pending;
+    await peer.write("important\n");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await client.readLine(), "important");
+    // A new stream starts where the reads left off.
+    await peer.write("next");
+    await peer.closeWrite();
+    assert.equal(await new Response(client.readable).text(), "next");
+  });
+});

@@ -406,3 +406,38 @@ Deno.test("TcpServer keeps accepting after running out of file descriptors", asy
     assert.doesNotMatch(stderr, /^\s+at /m);
   }
 });
+
+Deno.test("TcpServer does not report handlers whose connection it cut", async () => {
+  const errors: unknown[] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    onError: (error) => errors.push(error),
+  });
+  const serving = server.serve(async (conn) => {
+    await conn.readExact(4);
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await until(() => server.connections === 1, "served");
+  assert.deepEqual(await server.shutdown({ timeout: 50 }), {
+    drained: 0,
+    cut: 1,
+  });
+  await serving;
+  assert.deepEqual(errors, []);
+  assert.equal(await client.read(), null);
+});
+
+Deno.test("TcpServer.close() during a shutdown counts the connections as cut", async () => {
+  const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.read();
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await until(() => server.connections === 1, "served");
+  const shutdown = server.shutdown({ timeout: 10_000 });
+  await server.close();
+  assert.deepEqual(await shutdown, { drained: 0, cut: 1 });
+  await serving;
+  client.close();
+});
