@@ -3,11 +3,8 @@
 // is bounded in size and field count, framing follows section 6.3, and every
 // violation is an error that names the URL (`where`) and what was wrong.
 
-import {
-  IncompleteReadError,
-  LimitExceededError,
-  type TcpConnection,
-} from "./connection.ts";
+import { LimitExceededError } from "./connection.ts";
+import { type HttpReader, LineTooLong, Truncated } from "./_http_reader.ts";
 
 /** The most bytes a response head (status line and fields) may take. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -84,22 +81,21 @@ function decodeLine(bytes: Uint8Array, where: string, what: string): string {
  * ends. Returns `null` at a clean end of stream before any byte.
  */
 async function readHeadLine(
-  conn: TcpConnection,
+  conn: HttpReader,
   budget: number,
   where: string,
   what: string,
 ): Promise<Uint8Array | null> {
   try {
-    return await conn.readUntil("\n", { maxLength: Math.max(budget - 1, 1) });
+    return await conn.readLine(Math.max(budget, 2));
   } catch (error) {
-    if (error instanceof LimitExceededError) {
+    if (error instanceof LineTooLong) {
       throw new LimitExceededError(
         `${where}: the ${what} is larger than ${MAX_HEAD_BYTES} bytes`,
         MAX_HEAD_BYTES,
       );
     }
-    if (error instanceof IncompleteReadError) {
-      if (error.partial.length === 0) return null;
+    if (error instanceof Truncated) {
       throw new Deno.errors.UnexpectedEof(
         `${where}: the connection closed in the middle of the ${what}`,
       );
@@ -113,7 +109,7 @@ async function readHeadLine(
  * section, within `budget` bytes.
  */
 async function readFields(
-  conn: TcpConnection,
+  conn: HttpReader,
   budget: number,
   where: string,
   what: string,
@@ -164,7 +160,7 @@ async function readFields(
  * @throws {Deno.errors.UnexpectedEof} If the connection closes first.
  */
 export async function readHead(
-  conn: TcpConnection,
+  conn: HttpReader,
   where: string,
 ): Promise<ResponseHead> {
   const bytes = await readHeadLine(
@@ -281,7 +277,7 @@ export function framingOf(head: ResponseHead, where: string): Framing {
  * @returns The number of body bytes.
  */
 export async function copyBody(
-  conn: TcpConnection,
+  conn: HttpReader,
   framing: Framing,
   sink: BodySink,
   where: string,
@@ -300,7 +296,7 @@ export async function copyBody(
 }
 
 async function copyExact(
-  conn: TcpConnection,
+  conn: HttpReader,
   length: number,
   sink: BodySink,
   where: string,
@@ -325,13 +321,13 @@ async function copyExact(
 }
 
 async function copyToEnd(
-  conn: TcpConnection,
+  conn: HttpReader,
   sink: BodySink,
   where: string,
 ): Promise<number> {
   let total = 0;
   try {
-    for (let chunk; (chunk = await conn.read()) !== null;) {
+    for (let chunk; (chunk = await conn.read(READ_SIZE)) !== null;) {
       total += chunk.length;
       await sink(chunk);
     }
@@ -350,7 +346,7 @@ async function copyToEnd(
 }
 
 async function copyChunked(
-  conn: TcpConnection,
+  conn: HttpReader,
   sink: BodySink,
   where: string,
 ): Promise<number> {
@@ -388,47 +384,41 @@ async function copyChunked(
 }
 
 async function readChunkLine(
-  conn: TcpConnection,
+  conn: HttpReader,
   where: string,
   total: number,
 ): Promise<Uint8Array> {
   try {
-    return await conn.readUntil("\n", { maxLength: MAX_CHUNK_LINE });
+    const line = await conn.readLine(MAX_CHUNK_LINE);
+    if (line !== null) return line;
   } catch (error) {
-    if (error instanceof LimitExceededError) {
+    if (error instanceof LineTooLong) {
       throw new LimitExceededError(
         `${where}: a chunk size line is longer than ${MAX_CHUNK_LINE} bytes`,
         MAX_CHUNK_LINE,
       );
     }
-    if (error instanceof IncompleteReadError) {
-      throw new Deno.errors.UnexpectedEof(
-        `${where}: chunked body ended after ${total} bytes, before the final chunk`,
-      );
-    }
-    throw error;
+    if (!(error instanceof Truncated)) throw error;
   }
+  throw new Deno.errors.UnexpectedEof(
+    `${where}: chunked body ended after ${total} bytes, before the final chunk`,
+  );
 }
 
 /** Reads the CRLF (or bare LF) that must follow chunk data. */
 async function readChunkEnd(
-  conn: TcpConnection,
+  conn: HttpReader,
   where: string,
   total: number,
 ): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await conn.readExact(1);
-    if (bytes[0] === 0x0d) bytes = await conn.readExact(1);
-  } catch (error) {
-    if (error instanceof IncompleteReadError) {
-      throw new Deno.errors.UnexpectedEof(
-        `${where}: chunked body ended after ${total} bytes, before the final chunk`,
-      );
-    }
-    throw error;
+  let byte = await conn.readByte();
+  if (byte === 0x0d) byte = await conn.readByte();
+  if (byte === null) {
+    throw new Deno.errors.UnexpectedEof(
+      `${where}: chunked body ended after ${total} bytes, before the final chunk`,
+    );
   }
-  if (bytes[0] !== 0x0a) {
+  if (byte !== 0x0a) {
     throw invalid(
       where,
       `chunk data is not followed by CRLF after ${total} bytes`,

@@ -38,10 +38,9 @@
  * @module
  */
 
-import { TcpClient } from "./client.ts";
-import { LimitExceededError, type TcpConnection } from "./connection.ts";
+import { LimitExceededError } from "./connection.ts";
 import { describeError } from "./_errors.ts";
-import { IdleWatcher } from "./_idle_watcher.ts";
+import { connect, type HttpReader } from "./_http_reader.ts";
 import {
   copyBody,
   framingOf,
@@ -462,30 +461,9 @@ function encodeRequest(
   return bytes;
 }
 
-async function connect(
-  url: URL,
-  settings: Settings,
-  options: FetchToFileOptions,
-  where: string,
-): Promise<TcpConnection> {
-  const https = url.protocol === "https:";
-  try {
-    return await TcpClient.connect({
-      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
-      timeout: settings.timeout,
-      signal: options.signal,
-      tls: https ? { caCerts: options.caCerts } : undefined,
-    });
-  } catch (error) {
-    if (options.signal?.aborted && error === options.signal.reason) throw error;
-    throw describeError(error, where);
-  }
-}
-
 /** Reads the final response head, skipping a bounded number of 1xx ones. */
 async function readFinalHead(
-  conn: TcpConnection,
+  conn: HttpReader,
   where: string,
 ): Promise<ResponseHead> {
   for (let interim = 0;; interim++) {
@@ -603,7 +581,11 @@ async function download(
   for (;;) {
     const where = `Cannot download "${url.href}"`;
     const range = output.partial;
-    const conn = await connect(url, settings, options, where);
+    const conn = await connect(url, {
+      timeout: settings.timeout,
+      signal,
+      caCerts: options.caCerts,
+    }, where);
     // Idle and abort both close the connection, which makes a pending read
     // return the end of stream: `reason` says why, and replaces whatever
     // error that end of stream caused.
@@ -614,14 +596,13 @@ async function download(
       reason = why;
       conn.close();
     };
-    const watcher = new IdleWatcher(settings.idleTimeout, () =>
+    const watcher = watchIdle(conn, settings.idleTimeout, () =>
       stop(
         new Deno.errors.TimedOut(
           `${where}: the server sent nothing for ${settings.idleTimeout} ms`,
         ),
       ));
     const onAbort = () => stop(signal!.reason);
-    watcher.add(conn);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
     try {
@@ -736,7 +717,7 @@ async function download(
         );
       }
       if (onProgress) report({ received, total: total ?? received });
-      watcher.delete(conn);
+      clearInterval(watcher);
       conn.close();
       await output.commit(where);
       return {
@@ -759,11 +740,36 @@ async function download(
       }
       throw describeError(cause, where);
     } finally {
-      watcher.delete(conn);
+      clearInterval(watcher);
       signal?.removeEventListener("abort", onAbort);
       conn.close();
     }
   }
+}
+
+/**
+ * Calls `onIdle` once no byte has arrived for `timeout` ms. One interval
+ * timer checks a counter, rather than a timer armed on every read: the body
+ * loop stays free of timer calls.
+ */
+function watchIdle(
+  conn: HttpReader,
+  timeout: number,
+  onIdle: () => void,
+): ReturnType<typeof setInterval> {
+  let seen = conn.bytesRead;
+  let since = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (conn.bytesRead !== seen) {
+      seen = conn.bytesRead;
+      since = now;
+    } else if (now - since >= timeout) {
+      clearInterval(timer);
+      onIdle();
+    }
+  }, Math.min(Math.max(timeout / 4, 5), 1000));
+  return timer;
 }
 
 function redirectTarget(current: URL, location: string, where: string): URL {
