@@ -1,10 +1,10 @@
 // Copyright 2026 the tcp authors. MIT license.
 /**
- * {@linkcode fetchToFile}: download a URL to a file over HTTP/1.1, built on
- * {@linkcode https://jsr.io/@netkit/tcp/doc/client/~/TcpClient | TcpClient}
- * rather than the built-in `fetch`. The response is parsed strictly, the file
- * appears atomically and only when complete, memory stays flat whatever the
- * size, and an interrupted download can be resumed.
+ * {@linkcode fetchToFile}: download a URL to a file over HTTP/1.1, spoken
+ * directly over TCP or TLS rather than through the built-in `fetch`. The
+ * response is parsed strictly, the file appears atomically and only when
+ * complete, memory stays flat whatever the size, and an interrupted download
+ * can be resumed.
  *
  * ```ts
  * import { TcpServer } from "@netkit/tcp";
@@ -717,6 +717,8 @@ async function download(
         );
       }
       if (onProgress) report({ received, total: total ?? received });
+      // An abort from within that last report still counts.
+      if (reason !== undefined) throw reason;
       clearInterval(watcher);
       conn.close();
       await output.commit(where);

@@ -35,3 +35,4 @@
 export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./client.ts";
+export * from "./http_fetch.ts";

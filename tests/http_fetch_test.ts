@@ -592,18 +592,24 @@ Deno.test("fetchToFile() replaces an existing file only when allowed", async () 
 });
 
 Deno.test("fetchToFile() leaves nothing behind when aborted mid-download", async () => {
+  const { promise: halfway, resolve } = Promise.withResolvers<void>();
   await using server = HostileServer.start(async (conn) => {
     await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n");
-    await endless(conn, new Uint8Array(64 * 1024));
+    await conn.write(new Uint8Array(2_000_000));
+    resolve();
+    await stall(conn);
   });
   await withDir(async (dir) => {
     const controller = new AbortController();
-    const error = await fetchToFile(server.url(), `${dir}/big`, {
+    const { promise: receiving, resolve: onProgress } = Promise
+      .withResolvers<void>();
+    const downloading = fetchToFile(server.url(), `${dir}/big`, {
       signal: controller.signal,
-      onProgress: ({ received }) => {
-        if (received > 1_000_000) controller.abort();
-      },
-    }).catch((e) => e);
+      onProgress: () => onProgress(),
+    });
+    await Promise.all([halfway, receiving]);
+    controller.abort();
+    const error = await downloading.catch((e) => e);
     assert.equal(error, controller.signal.reason);
     assert.equal((error as Error).name, "AbortError");
     assert.deepEqual(await listing(dir), []);
@@ -935,4 +941,34 @@ Deno.test("the http-fetch command names the file after the URL", async () => {
   assert.equal(defaultName("http://h/dir/"), "index.html");
   assert.equal(defaultName("http://h/a%2F..%2Fb"), "index.html");
   assert.equal(defaultName("http://h/.bashrc"), "index.html");
+});
+
+Deno.test("examples/fetch_page.ts prints the status line and headers and saves the body", async () => {
+  await using server = HostileServer.start(reply(
+    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "6\r\n<p>hi\n\r\n0\r\n\r\n",
+  ));
+  await withDir(async (dir) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        "--allow-write",
+        new URL("../examples/fetch_page.ts", import.meta.url).pathname,
+        server.url("/"),
+        "-o",
+        `${dir}/page.html`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.match(stdout, /^HTTP\/1\.1 200 OK\ncontent-type: text\/html\n/);
+    assert.match(stdout, /Saved 6 bytes to ".*page\.html"\n$/);
+    assert.equal(await Deno.readTextFile(`${dir}/page.html`), "<p>hi\n");
+  });
 });
