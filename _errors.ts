@@ -16,16 +16,18 @@ export function formatAddr(addr: { hostname: string; port: number }): string {
 export function describeError(error: unknown, context: string): unknown {
   if (!(error instanceof Error)) return error;
   const detail = error.message.charAt(0).toLowerCase() + error.message.slice(1);
+  // Only classes known to take (message, options): a class of our own may
+  // take other arguments.
   const Class = error.constructor as new (
     message: string,
     options: ErrorOptions,
   ) => Error;
-  let wrapped: Error;
-  try {
-    wrapped = new Class(`${context}: ${detail}`, { cause: error });
-  } catch {
-    wrapped = new Error(`${context}: ${detail}`, { cause: error });
-  }
+  const known = Class === Error || Class === TypeError ||
+    Class === RangeError ||
+    (Object.values(Deno.errors) as unknown[]).includes(Class);
+  const wrapped = new (known ? Class : Error)(`${context}: ${detail}`, {
+    cause: error,
+  });
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) Object.assign(wrapped, { code });
   return wrapped;

@@ -312,6 +312,51 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   }
 
   /**
+   * Reads into `buffer`: buffered bytes first, otherwise one read from the
+   * socket straight into it. For bulk transfers: reusing one large buffer
+   * keeps memory flat however much data passes.
+   *
+   * @param buffer Where to put the bytes.
+   * @returns How many bytes were put at the start of `buffer`, or `null` at
+   * the end of the stream.
+   * @throws {RangeError} If `buffer` is empty.
+   *
+   * @example Counting the bytes of a large reply
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve((conn) => conn.write(new Uint8Array(3_000_000)));
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * const buffer = new Uint8Array(1024 * 1024);
+   * let total = 0;
+   * for (let n; (n = await client.readInto(buffer)) !== null;) total += n;
+   * assert.equal(total, 3_000_000);
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  async readInto(buffer: Uint8Array): Promise<number | null> {
+    if (buffer.length === 0) {
+      throw new RangeError("Cannot read into an empty buffer");
+    }
+    this.#beginRead();
+    try {
+      const pending = this.#end - this.#start;
+      if (pending > 0) {
+        const n = Math.min(pending, buffer.length);
+        buffer.set(this.#buf.subarray(this.#start, this.#start + n));
+        this.#start += n;
+        return n;
+      }
+      return await this.#readSocket(buffer);
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  /**
    * Reads exactly `n` bytes.
    *
    * @param n How many bytes.
@@ -819,6 +864,22 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       this.#end = pending;
     }
     const target = this.#buf.subarray(this.#end);
+    const n = await this.#readSocket(target);
+    if (n === null) return null;
+    this.#end += n;
+    // Grow while reads come back full; drop back once they come back small, so
+    // a connection that goes idle waits with a small buffer.
+    if (n === target.length && n >= this.#readSize) {
+      this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
+    } else if (n < this.#readSize / 8) {
+      this.#readSize = MIN_READ_SIZE;
+    }
+    return n;
+  }
+
+  /** One read from the socket; `null` at the end or after a local close. */
+  async #readSocket(target: Uint8Array): Promise<number | null> {
+    if (this.#eof || this.#closedLocally) return null;
     let n: number | null;
     try {
       n = await this.#conn.read(target);
@@ -830,15 +891,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       this.#eof = true;
       return null;
     }
-    this.#end += n;
     this.#bytesRead += n;
-    // Grow while reads come back full; drop back once they come back small, so
-    // a connection that goes idle waits with a small buffer.
-    if (n === target.length && n >= this.#readSize) {
-      this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
-    } else if (n < this.#readSize / 8) {
-      this.#readSize = MIN_READ_SIZE;
-    }
     return n;
   }
 
