@@ -3,8 +3,11 @@
 // is bounded in size and field count, framing follows section 6.3, and every
 // violation is an error that names the URL (`where`) and what was wrong.
 
-import { LimitExceededError } from "./connection.ts";
-import { type HttpReader, LineTooLong, Truncated } from "./_http_reader.ts";
+import {
+  IncompleteReadError,
+  LimitExceededError,
+  type TcpConnection,
+} from "./connection.ts";
 
 /** The most bytes a response head (status line and fields) may take. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -16,11 +19,16 @@ const MAX_CHUNK_LINE = 4096;
 const MAX_CHUNK_EXTENSIONS = 64 * 1024;
 /** Chunk sizes above this (2^52) are refused: they cannot be real. */
 const MAX_CHUNK_HEX_DIGITS = 13;
-/** Reads of body data ask for at most this much at once. */
-const READ_SIZE = 1024 * 1024;
+/**
+ * The one buffer body data passes through, reused for every read: reads go
+ * from the socket straight into it and file writes come out of it, so memory
+ * stays flat however large the body.
+ */
+const BUFFER_SIZE = 1024 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5][0-9]{2})(?: (.*))?$/;
+const LF = new Uint8Array([0x0a]);
 
 /** A parsed status line and header section. */
 export interface ResponseHead {
@@ -38,7 +46,10 @@ export type Framing =
   | { kind: "chunked" }
   | { kind: "close" };
 
-/** Receives body bytes; the view is only valid until the promise settles. */
+/**
+ * Receives body bytes: a view of the reused buffer, valid only until the
+ * promise settles.
+ */
 export type BodySink = (chunk: Uint8Array) => Promise<void>;
 
 function invalid(where: string, detail: string): Deno.errors.InvalidData {
@@ -77,25 +88,48 @@ function decodeLine(bytes: Uint8Array, where: string, what: string): string {
 
 /**
  * Reads one line ending in LF (RFC 9112 section 2.2 lets a recipient accept a
- * bare LF), or throws a clear error when the budget runs out or the stream
- * ends. Returns `null` at a clean end of stream before any byte.
+ * bare LF), of at most `limit` bytes with its LF.
+ *
+ * @returns The line with its LF (a view that stays valid), or `null` at a
+ * clean end of stream before any byte.
+ * @throws {LimitExceededError} If there is no LF within `limit` bytes.
+ * @throws {IncompleteReadError} If the stream ends in the line.
+ */
+async function readLineBytes(
+  conn: TcpConnection,
+  limit: number,
+): Promise<Uint8Array | null> {
+  try {
+    // maxLength does not count the delimiter.
+    return await conn.readUntil(LF, { maxLength: limit - 1 });
+  } catch (error) {
+    if (error instanceof IncompleteReadError && error.partial.length === 0) {
+      return null;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Reads one line of a head, or throws a clear error when the budget runs out
+ * or the stream ends. Returns `null` at a clean end of stream before any byte.
  */
 async function readHeadLine(
-  conn: HttpReader,
+  conn: TcpConnection,
   budget: number,
   where: string,
   what: string,
 ): Promise<Uint8Array | null> {
   try {
-    return await conn.readLine(Math.max(budget, 2));
+    return await readLineBytes(conn, Math.max(budget, 2));
   } catch (error) {
-    if (error instanceof LineTooLong) {
+    if (error instanceof LimitExceededError) {
       throw new LimitExceededError(
         `${where}: the ${what} is larger than ${MAX_HEAD_BYTES} bytes`,
         MAX_HEAD_BYTES,
       );
     }
-    if (error instanceof Truncated) {
+    if (error instanceof IncompleteReadError) {
       throw new Deno.errors.UnexpectedEof(
         `${where}: the connection closed in the middle of the ${what}`,
       );
@@ -109,7 +143,7 @@ async function readHeadLine(
  * section, within `budget` bytes.
  */
 async function readFields(
-  conn: HttpReader,
+  conn: TcpConnection,
   budget: number,
   where: string,
   what: string,
@@ -160,7 +194,7 @@ async function readFields(
  * @throws {Deno.errors.UnexpectedEof} If the connection closes first.
  */
 export async function readHead(
-  conn: HttpReader,
+  conn: TcpConnection,
   where: string,
 ): Promise<ResponseHead> {
   const bytes = await readHeadLine(
@@ -271,65 +305,90 @@ export function framingOf(head: ResponseHead, where: string): Framing {
 }
 
 /**
- * Copies a body to `sink` as `framing` delimits it, with large reads.
- * Returns once the body is complete; bytes after it are left unread.
+ * Copies a body to `sink` as `framing` delimits it, reading from the socket
+ * straight into one reused buffer. Returns once the body is complete; bytes
+ * after it are left unread.
  *
  * @returns The number of body bytes.
  */
 export async function copyBody(
-  conn: HttpReader,
+  conn: TcpConnection,
   framing: Framing,
   sink: BodySink,
   where: string,
 ): Promise<number> {
+  if (framing.kind === "none") return 0;
+  const buffer = new Uint8Array(BUFFER_SIZE);
   switch (framing.kind) {
-    case "none":
-      return 0;
     case "length":
-      await copyExact(conn, framing.length, sink, where, framing.length, 0);
+      await copyExact(conn, buffer, framing.length, sink, where, -1);
       return framing.length;
     case "close":
-      return await copyToEnd(conn, sink, where);
+      return await copyToEnd(conn, buffer, sink, where);
     case "chunked":
-      return await copyChunked(conn, sink, where);
+      return await copyChunked(conn, buffer, sink, where);
   }
 }
 
+/**
+ * Copies exactly `length` bytes: the whole body (`before` is -1) or one chunk
+ * of a chunked body that has had `before` bytes so far.
+ */
 async function copyExact(
-  conn: HttpReader,
+  conn: TcpConnection,
+  buffer: Uint8Array,
   length: number,
   sink: BodySink,
   where: string,
-  total: number,
   before: number,
 ): Promise<void> {
   let left = length;
   while (left > 0) {
-    const chunk = await conn.read(left < READ_SIZE ? left : READ_SIZE);
-    if (chunk === null) {
-      throw new Deno.errors.UnexpectedEof(
-        total === length
-          ? `${where}: body ended after ${length - left} of ${length} bytes`
-          : `${where}: chunked body ended after ${
-            before + length - left
-          } bytes, in a chunk of ${length}`,
+    let n: number | null;
+    try {
+      n = await conn.readInto(
+        left < buffer.length ? buffer.subarray(0, left) : buffer,
       );
+    } catch (error) {
+      // A TLS close without close_notify: as the bytes are counted, that
+      // is the same truncation as a plain close.
+      if (!(error instanceof Deno.errors.UnexpectedEof)) throw error;
+      throw ended(where, length, left, before, error);
     }
-    left -= chunk.length;
-    await sink(chunk);
+    if (n === null) throw ended(where, length, left, before);
+    left -= n;
+    await sink(buffer.subarray(0, n));
   }
 }
 
+function ended(
+  where: string,
+  length: number,
+  left: number,
+  before: number,
+  cause?: unknown,
+): Deno.errors.UnexpectedEof {
+  return new Deno.errors.UnexpectedEof(
+    before === -1
+      ? `${where}: body ended after ${length - left} of ${length} bytes`
+      : `${where}: chunked body ended after ${
+        before + length - left
+      } bytes, in a chunk of ${length}`,
+    { cause },
+  );
+}
+
 async function copyToEnd(
-  conn: HttpReader,
+  conn: TcpConnection,
+  buffer: Uint8Array,
   sink: BodySink,
   where: string,
 ): Promise<number> {
   let total = 0;
   try {
-    for (let chunk; (chunk = await conn.read(READ_SIZE)) !== null;) {
-      total += chunk.length;
-      await sink(chunk);
+    for (let n; (n = await conn.readInto(buffer)) !== null;) {
+      total += n;
+      await sink(buffer.subarray(0, n));
     }
   } catch (error) {
     if (error instanceof Deno.errors.UnexpectedEof) {
@@ -346,7 +405,8 @@ async function copyToEnd(
 }
 
 async function copyChunked(
-  conn: HttpReader,
+  conn: TcpConnection,
+  buffer: Uint8Array,
   sink: BodySink,
   where: string,
 ): Promise<number> {
@@ -374,7 +434,7 @@ async function copyChunked(
     }
     const size = parseInt(digits, 16);
     if (size === 0) break;
-    await copyExact(conn, size, sink, where, -1, total);
+    await copyExact(conn, buffer, size, sink, where, total);
     total += size;
     await readChunkEnd(conn, where, total);
   }
@@ -384,21 +444,21 @@ async function copyChunked(
 }
 
 async function readChunkLine(
-  conn: HttpReader,
+  conn: TcpConnection,
   where: string,
   total: number,
 ): Promise<Uint8Array> {
   try {
-    const line = await conn.readLine(MAX_CHUNK_LINE);
+    const line = await readLineBytes(conn, MAX_CHUNK_LINE);
     if (line !== null) return line;
   } catch (error) {
-    if (error instanceof LineTooLong) {
+    if (error instanceof LimitExceededError) {
       throw new LimitExceededError(
         `${where}: a chunk size line is longer than ${MAX_CHUNK_LINE} bytes`,
         MAX_CHUNK_LINE,
       );
     }
-    if (!(error instanceof Truncated)) throw error;
+    if (!(error instanceof IncompleteReadError)) throw error;
   }
   throw new Deno.errors.UnexpectedEof(
     `${where}: chunked body ended after ${total} bytes, before the final chunk`,
@@ -407,13 +467,16 @@ async function readChunkLine(
 
 /** Reads the CRLF (or bare LF) that must follow chunk data. */
 async function readChunkEnd(
-  conn: HttpReader,
+  conn: TcpConnection,
   where: string,
   total: number,
 ): Promise<void> {
-  let byte = await conn.readByte();
-  if (byte === 0x0d) byte = await conn.readByte();
-  if (byte === null) {
+  let byte: number;
+  try {
+    byte = (await conn.readExact(1))[0]!;
+    if (byte === 0x0d) byte = (await conn.readExact(1))[0]!;
+  } catch (error) {
+    if (!(error instanceof IncompleteReadError)) throw error;
     throw new Deno.errors.UnexpectedEof(
       `${where}: chunked body ended after ${total} bytes, before the final chunk`,
     );

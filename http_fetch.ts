@@ -38,9 +38,10 @@
  * @module
  */
 
-import { LimitExceededError } from "./connection.ts";
+import { TcpClient } from "./client.ts";
+import { LimitExceededError, type TcpConnection } from "./connection.ts";
 import { describeError } from "./_errors.ts";
-import { connect, type HttpReader } from "./_http_reader.ts";
+import { IdleWatcher } from "./_idle_watcher.ts";
 import {
   copyBody,
   framingOf,
@@ -463,7 +464,7 @@ function encodeRequest(
 
 /** Reads the final response head, skipping a bounded number of 1xx ones. */
 async function readFinalHead(
-  conn: HttpReader,
+  conn: TcpConnection,
   where: string,
 ): Promise<ResponseHead> {
   for (let interim = 0;; interim++) {
@@ -581,11 +582,7 @@ async function download(
   for (;;) {
     const where = `Cannot download "${url.href}"`;
     const range = output.partial;
-    const conn = await connect(url, {
-      timeout: settings.timeout,
-      signal,
-      caCerts: options.caCerts,
-    }, where);
+    const conn = await connect(url, settings.timeout, signal, options, where);
     // Idle and abort both close the connection, which makes a pending read
     // return the end of stream: `reason` says why, and replaces whatever
     // error that end of stream caused.
@@ -596,12 +593,15 @@ async function download(
       reason = why;
       conn.close();
     };
-    const watcher = watchIdle(conn, settings.idleTimeout, () =>
+    // The request is written at once, so from then on progress is bytes
+    // from the server.
+    const watcher = new IdleWatcher(settings.idleTimeout, () =>
       stop(
         new Deno.errors.TimedOut(
           `${where}: the server sent nothing for ${settings.idleTimeout} ms`,
         ),
       ));
+    watcher.add(conn);
     const onAbort = () => stop(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted) onAbort();
@@ -719,7 +719,7 @@ async function download(
       if (onProgress) report({ received, total: total ?? received });
       // An abort from within that last report still counts.
       if (reason !== undefined) throw reason;
-      clearInterval(watcher);
+      watcher.delete(conn);
       conn.close();
       await output.commit(where);
       return {
@@ -742,7 +742,7 @@ async function download(
       }
       throw describeError(cause, where);
     } finally {
-      clearInterval(watcher);
+      watcher.delete(conn);
       signal?.removeEventListener("abort", onAbort);
       conn.close();
     }
@@ -750,28 +750,30 @@ async function download(
 }
 
 /**
- * Calls `onIdle` once no byte has arrived for `timeout` ms. One interval
- * timer checks a counter, rather than a timer armed on every read: the body
- * loop stays free of timer calls.
+ * Connects to the host of `url`, with TLS for `https:`. Errors name the URL
+ * (`where`) and keep their class; an abort rejects with the signal's reason.
  */
-function watchIdle(
-  conn: HttpReader,
+async function connect(
+  url: URL,
   timeout: number,
-  onIdle: () => void,
-): ReturnType<typeof setInterval> {
-  let seen = conn.bytesRead;
-  let since = Date.now();
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (conn.bytesRead !== seen) {
-      seen = conn.bytesRead;
-      since = now;
-    } else if (now - since >= timeout) {
-      clearInterval(timer);
-      onIdle();
-    }
-  }, Math.min(Math.max(timeout / 4, 5), 1000));
-  return timer;
+  signal: AbortSignal | undefined,
+  options: FetchToFileOptions,
+  where: string,
+): Promise<TcpClient> {
+  const https = url.protocol === "https:";
+  try {
+    return await TcpClient.connect({
+      // An IPv6 address comes in brackets.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port === "" ? (https ? 443 : 80) : Number(url.port),
+      timeout,
+      signal,
+      tls: https ? { caCerts: options.caCerts } : undefined,
+    });
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw error;
+    throw describeError(error, where);
+  }
 }
 
 function redirectTarget(current: URL, location: string, where: string): URL {
