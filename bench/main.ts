@@ -36,6 +36,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     rounds: { type: "string" },
     duration: { type: "string" },
+    servers: { type: "string" },
+    candidate: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -122,13 +124,15 @@ const hasCurl = await succeeds(["curl", "--version"]);
 await printMachine();
 
 const servers: ServerSpec[] = [
-  { name: "C epoll reference", command: [`${bin}/ref_echo_server`] },
+  { id: "ref", name: "C epoll reference", command: [`${bin}/ref_echo_server`] },
   {
+    id: "ours",
     name: "TcpServer.serve (ours)",
     command: denoRun("servers/ours.ts"),
     ours: true,
   },
   {
+    id: "baseline",
     name: "Deno.listen loop, 64 KiB (baseline)",
     command: denoRun("servers/deno_plain.ts"),
     baseline: true,
@@ -136,11 +140,29 @@ const servers: ServerSpec[] = [
 ];
 if (hasNode) {
   servers.push({
+    id: "node",
     name: "node:net pipe",
     command: ["node", `${BENCH_DIR}servers/node_echo.mjs`],
   });
 } else {
-  console.log("node not found: the node:net column is skipped.\n");
+  console.log("node not found: the node:net row is skipped.\n");
+}
+if (flags.candidate !== undefined) {
+  const dir = await Deno.realPath(flags.candidate);
+  servers.push({
+    id: "candidate",
+    name: `TcpServer.serve (candidate: ${dir})`,
+    command: [...denoRun("servers/ours.ts", `--allow-read=${dir}`), dir],
+    moduleDir: dir,
+  });
+}
+if (flags.servers !== undefined) {
+  const wanted = flags.servers.split(",");
+  servers.splice(
+    0,
+    servers.length,
+    ...servers.filter((s) => wanted.includes(s.id)),
+  );
 }
 
 if (selected.has("pingpong")) {
@@ -193,10 +215,13 @@ if (failures.length > 0) {
 // Workloads
 
 interface ServerSpec {
+  id: string;
   name: string;
   command: string[];
   ours?: boolean;
   baseline?: boolean;
+  /** For the candidate: the module copy it loads. */
+  moduleDir?: string;
 }
 
 /** One load generator report (see loadgen.c). */
@@ -271,12 +296,19 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
   const base = [...medians].find(([spec]) => spec.baseline)?.[1];
   const rows = servers.map((spec) => {
     const r = medians.get(spec);
-    if (!r) return [spec.name, "failed", "", "", "", ""];
+    if (!r) return [spec.name, "failed", "", "", "", "", ""];
     const value = options.value(r);
     const row = [
       spec.name,
       formatNumber(value),
       base ? ratio(value / options.value(base)) : "n/a",
+      // Work per CPU second of the server: on a shared machine a server that
+      // got less CPU than it wanted still shows its cost per operation.
+      base && r.serverCpu > 0 && base.serverCpu > 0
+        ? ratio(
+          (value / r.serverCpu) / (options.value(base) / base.serverCpu),
+        )
+        : "n/a",
     ];
     if (options.latency) row.push(`${r.p50us} / ${r.p99us}`);
     row.push(percent(r.serverCpu), percent(r.loadgenCpu));
@@ -285,7 +317,12 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
     }
     return row;
   });
-  const headers = ["Server", options.unit, "vs Deno.listen"];
+  const headers = [
+    "Server",
+    options.unit,
+    "vs Deno.listen",
+    "per server CPU-s, vs Deno.listen",
+  ];
   if (options.latency) headers.push("p50 / p99 µs");
   headers.push("server CPU", "loadgen CPU");
   printTable(options.title, headers, rows, roundsNote());
@@ -429,23 +466,26 @@ async function downloadWorkload(): Promise<void> {
     await writeFile(`${www}/big.bin`, size);
     await writeFile(`${www}/small.bin`, small);
     await using server = await startServer({
+      id: "file_server",
       name: "file_server",
       command: [`${bin}/file_server`, www],
     });
     const base = `http://127.0.0.1:${server.port}`;
-    const denoClient = (script: string) => (url: string, path: string) => [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--allow-net=127.0.0.1",
-      // The repository too: fetch_to_file.ts imports http_fetch.ts by a
-      // computed specifier, which needs read permission.
-      `--allow-read=${out},${ROOT_DIR}`,
-      `--allow-write=${out}`,
-      `${BENCH_DIR}clients/${script}`,
-      url,
-      path,
-    ];
+    const denoClient =
+      (script: string, moduleDir?: string) => (url: string, path: string) => [
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--allow-net=127.0.0.1",
+        // The module too: fetch_to_file.ts imports http_fetch.ts by a
+        // computed specifier, which needs read permission.
+        `--allow-read=${out},${moduleDir ?? ROOT_DIR}`,
+        `--allow-write=${out}`,
+        `${BENCH_DIR}clients/${script}`,
+        url,
+        path,
+        ...(moduleDir === undefined ? [] : [moduleDir]),
+      ];
     const downloaders: Downloader[] = [{
       name: "C read loop, discards (server capacity)",
       command: (url) => [
@@ -469,6 +509,13 @@ async function downloadWorkload(): Promise<void> {
       console.log(
         "http_fetch.ts does not exist yet: the fetchToFile row is skipped.\n",
       );
+    }
+    const candidate = servers.find((s) => s.id === "candidate")?.moduleDir;
+    if (candidate !== undefined && await isFile(`${candidate}/http_fetch.ts`)) {
+      downloaders.push({
+        name: `fetchToFile (candidate: ${candidate})`,
+        command: denoClient("fetch_to_file.ts", candidate),
+      });
     }
     downloaders.push({
       name: "fetch + pipeTo (baseline)",
@@ -792,9 +839,6 @@ function printTargets(): void {
 }
 
 async function printMachine(): Promise<void> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const model = cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-  const memory = Deno.systemMemoryInfo();
   const version = async (cmd: string[]) => {
     const out = await new Deno.Command(cmd[0]!, { args: cmd.slice(1) })
       .output().catch(() => undefined);
@@ -802,6 +846,10 @@ async function printMachine(): Promise<void> {
       ? new TextDecoder().decode(out.stdout).split("\n")[0]!.trim()
       : "absent";
   };
+  // Deno wants --allow-all to read /proc directly; grep may.
+  const model = (await version(["grep", "-m1", "model name", "/proc/cpuinfo"]))
+    .replace(/^model name\s*:\s*/, "");
+  const memory = Deno.systemMemoryInfo();
   console.log(`# @netkit/tcp benchmark${flags.quick ? " (quick)" : ""}\n`);
   console.log(
     `- Machine: ${navigator.hardwareConcurrency} x ${model}, ${
@@ -811,7 +859,9 @@ async function printMachine(): Promise<void> {
   console.log(
     `- Deno ${Deno.version.deno} (V8 ${Deno.version.v8}); node ${
       hasNode ? await version(["node", "--version"]) : "absent"
-    }; ${await version(["curl", "--version"])}; ${await version([
+    }; ${
+      (await version(["curl", "--version"])).split(" ").slice(0, 2).join(" ")
+    }; ${await version([
       Deno.env.get("CC") ?? "cc",
       "--version",
     ])}`,
@@ -867,12 +917,13 @@ function fail(what: string, error: unknown): void {
 // ---------------------------------------------------------------------------
 // Helpers
 
-function denoRun(script: string): string[] {
+function denoRun(script: string, ...permissions: string[]): string[] {
   return [
     Deno.execPath(),
     "run",
     "--quiet",
     "--allow-net=127.0.0.1",
+    ...permissions,
     `${BENCH_DIR}${script}`,
   ];
 }

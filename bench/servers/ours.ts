@@ -3,10 +3,19 @@
  * The echo server under test: `TcpServer.serve` with the read/write loop
  * from the module's own example. Prints its port, then serves until killed.
  *
+ *   deno run --allow-net ours.ts [MODULE_DIR]
+ *
+ * MODULE_DIR, if given, is another copy of the module to load instead of
+ * this checkout's (`deno task bench --candidate DIR`): a proposed change can
+ * then be measured against the current code in the same run.
+ *
  * @module
  */
 
-import { TcpServer } from "../../mod.ts";
+type Module = typeof import("../../mod.ts");
+const { TcpServer }: Module = Deno.args[0] === undefined
+  ? await import("../../mod.ts")
+  : await import(new URL(`file://${Deno.args[0]}/mod.ts`).href);
 
 const server = TcpServer.listen({
   hostname: "127.0.0.1",
