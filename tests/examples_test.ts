@@ -145,6 +145,19 @@ Deno.test("greeting_server.ts says goodbye to connected clients when it shuts do
   );
 });
 
+Deno.test("greeting_server.ts tells a client whose line is too long and hangs up", async () => {
+  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using client = await connect(await server.listeningPort());
+  assert.equal(await line(client), "Welcome!");
+  await client.write("x".repeat(5000));
+  assert.equal(await line(client), "Error: lines are limited to 1024 bytes");
+  assert.equal(await line(client), null);
+  const result = await server.stop();
+  assert.equal(result.code, 0, result.stderr);
+  // The client's mistake is not the server's failure.
+  assert.equal(result.stderr, "");
+});
+
 Deno.test("greeting_client.ts sends each --name, then exit, and prints the replies", async () => {
   await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
   const port = String(await server.listeningPort());
