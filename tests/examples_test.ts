@@ -310,6 +310,28 @@ Deno.test("chat_client.ts uses --nick and exits when the server shuts down", asy
   assert.equal(result.stderr, "");
 });
 
+Deno.test("chat_client.ts leaves cleanly on Ctrl-C", async () => {
+  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  const port = await server.listeningPort();
+  await using alice = await connect(port);
+  assert.equal(await line(alice), "Welcome! What is your nickname?");
+  await alice.write("alice\n");
+  assert.equal(await line(alice), "* hello alice! nobody else is here");
+  await using dave = spawnExample("chat_client.ts", [
+    "--port",
+    String(port),
+    "--nick",
+    "dave",
+  ]);
+  await dave.waitForLine(/^\* hello dave!/);
+  assert.equal(await line(alice), "* dave joined");
+  dave.kill("SIGINT");
+  assert.equal(await line(alice), "* dave left");
+  const result = await dave.finish({ closeStdin: false });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+});
+
 Deno.test("port_scan.ts reports an open port and not a closed one", async () => {
   await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
   const serving = server.serve(() => {});
