@@ -170,12 +170,14 @@ export interface ReadUntilOptions {
 export class TcpConnection implements AsyncDisposable, Disposable {
   #conn: Deno.Conn;
   #label: string;
-  // Bytes at [#start, #end) of #buf are read but not consumed. Bytes before
-  // #start may still be in the caller's hands (read() returns views), so they
-  // are never overwritten: a new buffer is allocated instead.
+  // Bytes at [#start, #end) of #buf are read but not consumed. Once a view of
+  // #buf has been handed out (read() and friends return views), its bytes are
+  // never overwritten: a new buffer is allocated instead. Until then, bytes
+  // are moved down in place, so line-by-line protocols reuse one buffer.
   #buf: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
+  #shared = false;
   #readSize = MIN_READ_SIZE;
   #eof = false;
   #reading = false;
@@ -489,7 +491,9 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       if (end === -1) {
         if (this.#end === this.#start) return null;
         if (this.#end - this.#start > maxLength) this.#tooLong(maxLength);
-        return decoder.decode(this.#take(this.#end - this.#start));
+        const rest = decoder.decode(this.#buf.subarray(this.#start, this.#end));
+        this.#start = this.#end;
+        return rest;
       }
       let stop = end - 1;
       if (stop > this.#start && this.#buf[stop - 1] === 0x0d) stop--;
@@ -834,6 +838,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   #take(n: number): Uint8Array {
     const bytes = this.#buf.subarray(this.#start, this.#start + n);
     this.#start += n;
+    this.#shared = true;
     return bytes;
   }
 
@@ -852,16 +857,25 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       this.#readSize,
       Math.min(wanted, Math.max(pending, MAX_READ_SIZE)),
     );
-    const room = this.#buf.length - this.#end;
+    let room = this.#buf.length - this.#end;
+    if (
+      !this.#shared && this.#start > 0 && room < need / 2 &&
+      this.#buf.length - pending >= need
+    ) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = pending;
+      room = this.#buf.length - pending;
+    }
     // A fresh buffer when there is too little room, or so much that an idle
-    // connection would sit on a large one. The old buffer is never reused in
-    // place: earlier reads returned views of it.
+    // connection would sit on a large one.
     if (room < need / 2 || room > 4 * need) {
       const next = new Uint8Array(pending + need);
       next.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = next;
       this.#start = 0;
       this.#end = pending;
+      this.#shared = false;
     }
     const target = this.#buf.subarray(this.#end);
     const n = await this.#readSocket(target);

@@ -411,3 +411,22 @@ Deno.test("TcpConnection.readable cancelled mid-read loses no bytes", async () =
     assert.equal(await new Response(client.readable).text(), "next");
   });
 });
+
+Deno.test("TcpConnection views stay intact while readLine() reuses the buffer", async () => {
+  await withPair(async (client, peer) => {
+    await peer.write("head:");
+    const view = await client.readExact(5);
+    const lines: string[] = [];
+    const writing = (async () => {
+      for (let i = 0; i < 2000; i++) await peer.write(`line ${i}\n`);
+    })();
+    for (let i = 0; i < 2000; i++) lines.push((await client.readLine())!);
+    await writing;
+    assert.equal(decoder.decode(view), "head:");
+    assert.equal(lines[1999], "line 1999");
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 2000 }, (_, i) => `line ${i}`),
+    );
+  });
+});
