@@ -248,7 +248,27 @@ export class TcpConnection implements AsyncDisposable, Disposable {
 
   /**
    * Aborted when the connection should end: the server is shutting down, or
-   * the connection was closed. Handlers pass it to whatever they wait on.
+   * the connection was closed. Handlers pass it to whatever they wait on. A
+   * read that is waiting for the peer does not end on its own: a handler that
+   * may be blocked in a read when the server shuts down can close the
+   * connection from an abort listener, and its read then returns `null`.
+   *
+   * @example Ending a waiting read on shutdown
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   conn.signal.addEventListener("abort", () => conn.close());
+   *   for await (const line of conn.lines()) await conn.write(`${line}\n`);
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * await client.write("hi\n");
+   * assert.equal(await client.readLine(), "hi");
+   * assert.deepEqual(await server.shutdown(), { drained: 1, cut: 0 });
+   * await serving;
+   * ```
    */
   get signal(): AbortSignal {
     // Made on first use: an idle connection should not pay for one.
