@@ -80,6 +80,8 @@ export interface TcpServerOptions {
   /**
    * Called when a handler throws or rejects (with its connection) and when
    * accepting fails (without one). The server goes on serving either way.
+   * Errors that only mean the peer went away (reset, broken pipe) are not
+   * reported: they are the network's doing, not the handler's.
    *
    * @default {A one-line message on stderr naming the peer}
    */
@@ -106,7 +108,7 @@ export interface ShutdownResult {
 }
 
 /** A function that serves one connection; see {@linkcode TcpServer.serve}. */
-export type TcpHandler = (conn: TcpConnection) => void | Promise<void>;
+export type TcpHandler = (conn: TcpConnection) => unknown;
 
 /**
  * A TCP (or TLS) server.
@@ -516,11 +518,12 @@ export class TcpServer
     try {
       await handler(conn);
     } catch (error) {
-      // A connection the server cut makes the handler's next write fail;
-      // that is the cut, not a fault of the handler.
-      if (!(conn.signal.aborted && error instanceof Deno.errors.BadResource)) {
-        this.#report(error, conn);
-      }
+      // A connection the server cut makes the handler's next write fail,
+      // and a peer that vanishes makes it fail too: neither is a fault of the
+      // handler, and a busy server would log them by the thousand.
+      const cut = conn.signal.aborted &&
+        error instanceof Deno.errors.BadResource;
+      if (!cut && !isDisconnect(error)) this.#report(error, conn);
     } finally {
       conn.close();
       this.#handlers--;
@@ -612,4 +615,12 @@ export class TcpServer
   #onAbort = (): void => {
     this.shutdown().catch(() => {});
   };
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.UnexpectedEof;
 }

@@ -127,9 +127,14 @@ const servers: ServerSpec[] = [
   { id: "ref", name: "C epoll reference", command: [`${bin}/ref_echo_server`] },
   {
     id: "ours",
-    name: "TcpServer.serve (ours)",
+    name: "TcpServer.serve, copyTo (ours)",
     command: denoRun("servers/ours.ts"),
     ours: true,
+  },
+  {
+    id: "ours-loop",
+    name: "TcpServer.serve, read()/write() loop",
+    command: [...denoRun("servers/ours.ts"), "--loop"],
   },
   {
     id: "baseline",

@@ -430,3 +430,43 @@ Deno.test("TcpConnection views stay intact while readLine() reuses the buffer", 
     );
   });
 });
+
+Deno.test("TcpConnection.copyTo() echoes byte-exact data, buffered bytes first", async () => {
+  await withPair(async (client, peer) => {
+    const data = bytes(12 * 1024 * 1024, 3);
+    await client.write("first line\n");
+    await client.write(data.subarray(0, 1000));
+    assert.equal(await peer.readLine(), "first line");
+    const copying = peer.copyTo(peer);
+    await assert.rejects(peer.read(), Deno.errors.Busy);
+    const [, echoed] = await Promise.all([
+      client.write(data.subarray(1000)).then(() => client.closeWrite()),
+      client.readExact(data.length),
+    ]);
+    assert.deepEqual(echoed, data);
+    assert.equal(await copying, data.length);
+  });
+});
+
+Deno.test("TcpConnection.copyTo() relays between two connections", async () => {
+  await withPair(async (a, aPeer) => {
+    await withPair(async (b, bPeer) => {
+      const relaying = aPeer.copyTo(bPeer);
+      await a.write("through the relay");
+      await a.closeWrite();
+      assert.equal(await relaying, 17);
+      await bPeer.closeWrite();
+      assert.equal(await new Response(b.readable).text(), "through the relay");
+    });
+  });
+});
+
+Deno.test("TcpConnection.copyTo() ends when its connection is closed", async () => {
+  await withPair(async (client, peer) => {
+    const copying = peer.copyTo(peer);
+    await client.write("x");
+    assert.equal(decoder.decode(await client.readExact(1)), "x");
+    peer.close();
+    assert.equal(await copying, 1);
+  });
+});

@@ -441,3 +441,34 @@ Deno.test("TcpServer.close() during a shutdown counts the connections as cut", a
   await serving;
   client.close();
 });
+
+Deno.test("TcpServer does not report a peer that resets the connection", async () => {
+  const errors: unknown[] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    onError: (error) => errors.push(error),
+  });
+  let failure: unknown;
+  const serving = server.serve(async (conn) => {
+    try {
+      // Keep writing to a client that has gone.
+      for (;;) await conn.write(new Uint8Array(64 * 1024));
+    } catch (error) {
+      failure = error;
+      throw error;
+    }
+  });
+  const client = await TcpClient.connect({ port: server.addr.port });
+  await client.read();
+  client.close();
+  await until(() => failure !== undefined, "the handler fails");
+  await server.shutdown();
+  await serving;
+  assert.ok(
+    failure instanceof Deno.errors.ConnectionReset ||
+      failure instanceof Deno.errors.BrokenPipe,
+    String(failure),
+  );
+  assert.deepEqual(errors, []);
+});
