@@ -347,21 +347,33 @@ async function copyExact(
   before: number,
 ): Promise<void> {
   let left = length;
-  while (left > 0) {
-    let n: number | null;
-    try {
-      n = await conn.readInto(
-        left < buffer.length ? buffer.subarray(0, left) : buffer,
-      );
-    } catch (error) {
-      // A TLS close without close_notify: as the bytes are counted, that
-      // is the same truncation as a plain close.
-      if (!(error instanceof Deno.errors.UnexpectedEof)) throw error;
-      throw ended(where, length, left, before, error);
+  // Two halves, so the next socket read overlaps the file write of the
+  // previous chunk (file writes run on the runtime's blocking pool).
+  const half = buffer.length >> 1;
+  let current = buffer.subarray(0, half);
+  let spare = buffer.subarray(half);
+  let writing: Promise<void> | undefined;
+  try {
+    while (left > 0) {
+      let n: number | null;
+      try {
+        n = await conn.readInto(
+          left < current.length ? current.subarray(0, left) : current,
+        );
+      } catch (error) {
+        if (!(error instanceof Deno.errors.UnexpectedEof)) throw error;
+        throw ended(where, length, left, before, error);
+      }
+      if (n === null) throw ended(where, length, left, before);
+      left -= n;
+      if (writing) await writing;
+      writing = sink(current.subarray(0, n));
+      [current, spare] = [spare, current];
     }
-    if (n === null) throw ended(where, length, left, before);
-    left -= n;
-    await sink(buffer.subarray(0, n));
+    if (writing) await writing;
+  } catch (error) {
+    await writing?.catch(() => {});
+    throw error;
   }
 }
 
