@@ -175,7 +175,6 @@ export interface ReadUntilOptions {
  */
 export class TcpConnection implements AsyncDisposable, Disposable {
   #conn: Deno.Conn;
-  #label: string;
   // Bytes at [#start, #end) of #buf are read but not consumed. Once a view of
   // #buf has been handed out (read() and friends return views), its bytes are
   // never overwritten: a new buffer is allocated instead. Until then, bytes
@@ -226,8 +225,6 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    */
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    this.#label = formatAddr(addr);
   }
 
   /** @internal */
@@ -283,7 +280,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     // Made on first use: an idle connection should not pay for one.
     this.#controller ??= new AbortController();
     if (this.#closedLocally && !this.#controller.signal.aborted) {
-      this.#controller.abort(this.#closeReason);
+      this.#controller.abort(this.#reason());
     }
     return this.#controller.signal;
   }
@@ -521,7 +518,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
           if (this.#closedLocally) throw this.#closedError("read from");
           const partial = this.#take(this.#end - this.#start);
           throw new IncompleteReadError(
-            `Cannot read ${n} bytes from "${this.#label}": the stream ended after ${partial.length} bytes`,
+            `Cannot read ${n} bytes from "${this.#label()}": the stream ended after ${partial.length} bytes`,
             partial,
             n,
           );
@@ -576,7 +573,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
         if (this.#closedLocally) throw this.#closedError("read from");
         const partial = this.#take(this.#end - this.#start);
         throw new IncompleteReadError(
-          `Cannot read until the delimiter from "${this.#label}": the stream ended after ${partial.length} bytes`,
+          `Cannot read until the delimiter from "${this.#label()}": the stream ended after ${partial.length} bytes`,
           partial,
         );
       }
@@ -930,37 +927,49 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   #closeWith(reason: unknown): void {
     if (this.#closedLocally) return;
     this.#closedLocally = true;
-    this.#closeReason = reason ?? new Deno.errors.BadResource(
-      `Connection to "${this.#label}" is closed`,
-    );
+    this.#closeReason = reason;
     try {
       this.#conn.close();
     } catch {
       // The runtime already dropped it; the connection is closed either way.
     }
     if (this.#controller && !this.#controller.signal.aborted) {
-      this.#controller.abort(this.#closeReason);
+      this.#controller.abort(this.#reason());
     }
     this.#resolveClosed?.();
     this.#onClose?.();
     this.#onClose = undefined;
   }
 
+  /** The peer's address, for messages; made only when one is needed. */
+  #label(): string {
+    return formatAddr(this.#conn.remoteAddr as Deno.NetAddr);
+  }
+
+  /** Why the connection is closed, for `signal.reason`. */
+  #reason(): unknown {
+    // Made only when asked for: an Error costs a stack trace, and most
+    // connections close without anyone looking.
+    return this.#closeReason ??= new Deno.errors.BadResource(
+      `Connection to "${this.#label()}" is closed`,
+    );
+  }
+
   #closedError(operation: string): Error {
     return new Deno.errors.BadResource(
-      `Cannot ${operation} "${this.#label}": the connection is closed`,
+      `Cannot ${operation} "${this.#label()}": the connection is closed`,
     );
   }
 
   #wrapError(operation: string, error: unknown): unknown {
     if (this.#closedLocally) return this.#closedError(operation);
-    return describeError(error, `Cannot ${operation} "${this.#label}"`);
+    return describeError(error, `Cannot ${operation} "${this.#label()}"`);
   }
 
   #beginRead(): void {
     if (this.#reading) {
       throw new Deno.errors.Busy(
-        `Cannot read from "${this.#label}": another read is pending`,
+        `Cannot read from "${this.#label()}": another read is pending`,
       );
     }
     this.#reading = true;
@@ -1094,7 +1103,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
 
   #tooLong(maxLength: number): never {
     throw new LimitExceededError(
-      `Cannot read from "${this.#label}": no delimiter within ${maxLength} bytes`,
+      `Cannot read from "${this.#label()}": no delimiter within ${maxLength} bytes`,
       maxLength,
     );
   }
