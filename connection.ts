@@ -1063,7 +1063,10 @@ export class TcpConnection implements AsyncDisposable, Disposable {
         MAX_READ_SIZE,
       );
     } else if (n < this.#readSize / 8) {
-      this.#readSize = MIN_READ_SIZE;
+      // Follow the reads down rather than drop to the minimum: a short read
+      // in the middle of a bulk transfer should not cost ten regrowths, and
+      // the tiny read before a pause still brings the buffer down.
+      this.#readSize = Math.max(MIN_READ_SIZE, n * 2);
     }
     return true;
   }
