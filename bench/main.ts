@@ -142,6 +142,11 @@ const servers: ServerSpec[] = [
     command: denoRun("servers/deno_plain.ts"),
     baseline: true,
   },
+  {
+    id: "plain256",
+    name: "Deno.listen loop, 256 KiB (reference)",
+    command: [...denoRun("servers/deno_plain.ts"), "256"],
+  },
 ];
 if (hasNode) {
   servers.push({
