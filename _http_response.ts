@@ -23,10 +23,12 @@ const MAX_CHUNK_HEX_DIGITS = 13;
  * The one buffer body data passes through, reused for every read: reads go
  * from the socket straight into it and file writes come out of it, so memory
  * stays flat however large the body. Its halves alternate, so that a read
- * overlaps the previous write; 2 MiB halves measured ~1.5x faster than 512
- * KiB ones on 1 GiB over loopback (fewer runtime calls per byte).
+ * overlaps the previous write. A read takes whatever the socket has queued,
+ * so large halves mean fewer runtime calls, and only the pages reads reach
+ * are ever touched: on 1 GiB over loopback 8 MiB halves measured ~1.23x
+ * fetch + pipeTo against ~0.9x for 2 MiB ones, peak RSS 53 MiB against 49.
  */
-const BUFFER_SIZE = 4 * 1024 * 1024;
+const BUFFER_SIZE = 16 * 1024 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5][0-9]{2})(?: (.*))?$/;
