@@ -9,26 +9,24 @@ export function formatAddr(addr: { hostname: string; port: number }): string {
 }
 
 /**
- * Returns an error of the same class as `error` whose message starts with
- * `context` (which says what failed and where) and whose `cause` is the
- * original. The runtime's messages name neither the operation nor the address.
+ * Puts `context` (what failed and where) in front of an error's message: the
+ * runtime's messages name neither the operation nor the address. The error
+ * itself is re-thrown, so its class, `code` and stack (the caller's await
+ * included) stay as they were; making a new error instead would cost a
+ * second stack trace on paths such as a peer's reset, which a busy server
+ * takes thousands of times a second. An error whose message cannot be
+ * changed is wrapped in an `Error` with it as `cause`.
  */
 export function describeError(error: unknown, context: string): unknown {
   if (!(error instanceof Error)) return error;
   const detail = error.message.charAt(0).toLowerCase() + error.message.slice(1);
-  // Only classes known to take (message, options): a class of our own may
-  // take other arguments.
-  const Class = error.constructor as new (
-    message: string,
-    options: ErrorOptions,
-  ) => Error;
-  const known = Class === Error || Class === TypeError ||
-    Class === RangeError ||
-    (Object.values(Deno.errors) as unknown[]).includes(Class);
-  const wrapped = new (known ? Class : Error)(`${context}: ${detail}`, {
-    cause: error,
-  });
-  const code = (error as { code?: unknown }).code;
-  if (code !== undefined) Object.assign(wrapped, { code });
-  return wrapped;
+  const message = `${context}: ${detail}`;
+  try {
+    error.message = message;
+  } catch {
+    // A read-only message, as DOMException has.
+  }
+  return error.message === message
+    ? error
+    : new Error(message, { cause: error });
 }
