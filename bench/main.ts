@@ -85,7 +85,7 @@ const settings: Settings = flags.quick
     rounds: 5,
     idleConns: 10_000,
     downloadBytes: 1024 * MIB,
-    downloadRounds: 3,
+    downloadRounds: 5,
     settle: 1.5,
   };
 if (flags.rounds !== undefined) {
@@ -292,39 +292,50 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
         ]);
         if (report.ops === 0) throw new Error("no operation completed");
         const list = samples.get(spec) ?? [];
-        list.push(report);
+        list[round] = report;
         samples.set(spec, list);
       } catch (error) {
         fail(`${options.mode} on ${spec.name}`, error);
       }
     }
   }
-  const medians = new Map<ServerSpec, LoadReport>();
-  for (const [spec, list] of samples) {
-    medians.set(spec, medianBy(list, options.value));
-  }
-  const base = [...medians].find(([spec]) => spec.baseline)?.[1];
+  const baseSpec = servers.find((spec) => spec.baseline);
+  const baseList = baseSpec && samples.get(baseSpec);
+  // Ratios are taken round by round, between runs minutes apart at most,
+  // then their median: the machine's load drifts over a run, and a ratio of
+  // medians taken at different times carries that drift.
+  const ratioOf = (
+    list: LoadReport[],
+    of: (r: LoadReport) => number,
+  ): number | undefined => {
+    const ratios = list.flatMap((r, round) => {
+      const b = baseList?.[round];
+      return r && b && of(b) > 0 ? [of(r) / of(b)] : [];
+    });
+    return ratios.length === 0 ? undefined : medianBy(ratios, (x) => x);
+  };
+  const perCpu = (r: LoadReport) =>
+    r.serverCpu > 0 ? options.value(r) / r.serverCpu : 0;
   const rows = servers.map((spec) => {
-    const r = medians.get(spec);
-    if (!r) return [spec.name, "failed", "", "", "", "", ""];
+    const list = samples.get(spec)?.filter((r) => r !== undefined);
+    if (!list || list.length === 0) {
+      return [spec.name, "failed", "", "", "", "", ""];
+    }
+    const r = medianBy(list, options.value);
     const value = options.value(r);
+    const vsBase = ratioOf(samples.get(spec)!, options.value);
+    // Work per CPU second of the server: on a shared machine a server that
+    // got less CPU than it wanted still shows its cost per operation.
+    const vsBaseCpu = ratioOf(samples.get(spec)!, perCpu);
     const row = [
       spec.name,
       formatNumber(value),
-      base ? ratio(value / options.value(base)) : "n/a",
-      // Work per CPU second of the server: on a shared machine a server that
-      // got less CPU than it wanted still shows its cost per operation.
-      base && r.serverCpu > 0 && base.serverCpu > 0
-        ? ratio(
-          (value / r.serverCpu) / (options.value(base) / base.serverCpu),
-        )
-        : "n/a",
+      vsBase === undefined ? "n/a" : ratio(vsBase),
+      vsBaseCpu === undefined ? "n/a" : ratio(vsBaseCpu),
     ];
     if (options.latency) row.push(`${r.p50us} / ${r.p99us}`);
     row.push(percent(r.serverCpu), percent(r.loadgenCpu));
-    if (spec.ours && base) {
-      results[options.mode] = value / options.value(base);
-    }
+    if (spec.ours && vsBase !== undefined) results[options.mode] = vsBase;
     return row;
   });
   const headers = [
@@ -561,7 +572,7 @@ async function downloadWorkload(): Promise<void> {
           try {
             const m = await measureDownload(d, `${base}/${file}`, out, bytes);
             const list = into.get(d) ?? [];
-            list.push(m);
+            list[round] = m;
             into.set(d, list);
           } catch (error) {
             fail(`download of ${file} with ${d.name}`, error);
@@ -569,26 +580,45 @@ async function downloadWorkload(): Promise<void> {
         }
       }
     }
+    const present = (list: Measured[] | undefined) =>
+      (list ?? []).filter((m) => m !== undefined);
     const medians = new Map<Downloader, Measured>();
     for (const [d, list] of samples) {
-      medians.set(d, medianBy(list, (m) => -m.seconds));
+      if (present(list).length > 0) {
+        medians.set(d, medianBy(present(list), (m) => -m.seconds));
+      }
     }
     const smallMedians = new Map<Downloader, Measured>();
     for (const [d, list] of smallSamples) {
-      smallMedians.set(d, medianBy(list, (m) => -m.seconds));
+      if (present(list).length > 0) {
+        smallMedians.set(d, medianBy(present(list), (m) => -m.seconds));
+      }
     }
-    const fetchBase = [...medians].find(([d]) => d.fetch)?.[1];
-    const curlBase = [...medians].find(([d]) => d.curl)?.[1];
+    // As for the echo workloads: the median of each round's ratio, since the
+    // machine's speed drifts between rounds.
+    const speedupOver = (d: Downloader, base: Downloader | undefined) => {
+      const mine = samples.get(d) ?? [];
+      const theirs = base ? samples.get(base) ?? [] : [];
+      const ratios = mine.flatMap((m, round) => {
+        const b = theirs[round];
+        return m && b ? [b.seconds / m.seconds] : [];
+      });
+      return ratios.length === 0 ? undefined : medianBy(ratios, (x) => x);
+    };
+    const fetchBase = downloaders.find((d) => d.fetch);
+    const curlBase = downloaders.find((d) => d.curl);
     const rows = downloaders.map((d) => {
       const m = medians.get(d);
       if (!m) return [d.name, "failed", "", "", "", "", ""];
-      const speedup = (b: Measured | undefined) =>
-        b ? ratio(b.seconds / m.seconds) : "n/a";
+      const speedup = (b: Downloader | undefined) => {
+        const x = speedupOver(d, b);
+        return x === undefined ? "n/a" : ratio(x);
+      };
       const smallPeak = smallMedians.get(d)?.maxRssKiB;
       if (d.ours) {
         results.download = {
-          vsFetch: fetchBase && fetchBase.seconds / m.seconds,
-          vsCurl: curlBase && curlBase.seconds / m.seconds,
+          vsFetch: speedupOver(d, fetchBase),
+          vsCurl: speedupOver(d, curlBase),
           peakMiB: m.maxRssKiB / 1024,
           smallPeakMiB: smallPeak === undefined ? undefined : smallPeak / 1024,
         };
@@ -621,7 +651,8 @@ async function downloadWorkload(): Promise<void> {
             ? "a disk: fetchToFile's fdatasync, which the others skip, counts"
             : "tmpfs"
         }); ` +
-        `median of ${settings.downloadRounds} by wall time`,
+        `median of ${settings.downloadRounds} by wall time; ratios are the ` +
+        "median of each round's ratio",
     );
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -922,7 +953,8 @@ function printTable(
 }
 
 function roundsNote(): string {
-  return `median of ${settings.rounds} round(s), a fresh server process each`;
+  return `median of ${settings.rounds} round(s), a fresh server process each; ` +
+    "ratios are the median of each round's ratio to the baseline";
 }
 
 function fail(what: string, error: unknown): void {
