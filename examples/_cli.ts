@@ -5,6 +5,7 @@
 // show the networking, not the plumbing.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { TcpHandler, TcpServer } from "../mod.ts";
 
 /** A mistake in the command line; {@linkcode run} exits with 2 for it. */
 export class UsageError extends Error {
@@ -113,6 +114,25 @@ export async function run(
   } catch (error) {
     fail(error);
   }
+}
+
+/**
+ * Serves with `handler` until Ctrl-C or SIGTERM: the first shuts `server`
+ * down gracefully, a second closes it at once. Then says how the shutdown
+ * went.
+ */
+export async function serveUntilStopped(
+  server: TcpServer,
+  handler: TcpHandler,
+): Promise<void> {
+  using _signals = onTerminate((signal, count) => {
+    if (count > 1) return void server.close();
+    console.log(`${signal}: shutting down (again to stop at once)`);
+    void server.shutdown({ timeout: 5000 });
+  });
+  await server.serve(handler);
+  const { drained, cut } = await server.shutdown();
+  console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);
 }
 
 /**

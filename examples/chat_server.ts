@@ -16,7 +16,13 @@
  */
 
 import { LimitExceededError, type TcpConnection, TcpServer } from "../mod.ts";
-import { hostPort, onTerminate, parseFlags, parsePort, run } from "./_cli.ts";
+import {
+  hostPort,
+  parseFlags,
+  parsePort,
+  run,
+  serveUntilStopped,
+} from "./_cli.ts";
 
 const USAGE = `
 Usage: deno run --allow-net examples/chat_server.ts [options]
@@ -152,15 +158,8 @@ async function main(args: string[]): Promise<void> {
 
   const server = TcpServer.listen({ hostname: flags.hostname, port });
   console.log(`listening on ${hostPort(server.addr)}`);
-  using _signals = onTerminate((signal, count) => {
-    if (count > 1) return void server.close();
-    console.log(`${signal}: shutting down (again to stop at once)`);
-    void server.shutdown({ timeout: 5000 });
-  });
   const room = new ChatRoom((line) => console.log(line));
-  await server.serve((conn) => room.serve(conn));
-  const { drained, cut } = await server.shutdown();
-  console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);
+  await serveUntilStopped(server, (conn) => room.serve(conn));
 }
 
 if (import.meta.main) await run(main);

@@ -13,7 +13,13 @@
  */
 
 import { type TcpConnection, TcpServer } from "../mod.ts";
-import { hostPort, onTerminate, parseFlags, parsePort, run } from "./_cli.ts";
+import {
+  hostPort,
+  parseFlags,
+  parsePort,
+  run,
+  serveUntilStopped,
+} from "./_cli.ts";
 
 const USAGE = `
 Usage: deno run --allow-net examples/echo_server.ts [options]
@@ -49,12 +55,7 @@ async function main(args: string[]): Promise<void> {
 
   const server = TcpServer.listen({ hostname: flags.hostname, port });
   console.log(`listening on ${hostPort(server.addr)}`);
-  using _signals = onTerminate((signal, count) => {
-    if (count > 1) return void server.close();
-    console.log(`${signal}: shutting down (again to stop at once)`);
-    void server.shutdown({ timeout: 5000 });
-  });
-  await server.serve(async (conn) => {
+  await serveUntilStopped(server, async (conn) => {
     const peer = hostPort(conn.remoteAddr);
     console.log(`connected: ${peer}`);
     try {
@@ -63,8 +64,6 @@ async function main(args: string[]): Promise<void> {
       console.log(`disconnected: ${peer} (${conn.bytesWritten} bytes echoed)`);
     }
   });
-  const { drained, cut } = await server.shutdown();
-  console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);
 }
 
 if (import.meta.main) await run(main);
