@@ -433,10 +433,7 @@ export class TcpServer
     const reason = new Deno.errors.Interrupted(
       `Server on "${this.#label}" closed`,
     );
-    for (const conn of this.#live) {
-      this.#cut.add(conn);
-      conn[kCloseWith](reason);
-    }
+    this.#cutAll(reason);
     await this.#finished;
   }
 
@@ -595,15 +592,20 @@ export class TcpServer
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      for (const conn of this.#live) {
-        this.#cut.add(conn);
-        conn[kCloseWith](reason);
-      }
+      this.#cutAll(reason);
       await this.#finished;
     }
     let cut = 0;
     for (const conn of open) if (this.#cut.has(conn)) cut++;
     return { drained: open.size - cut, cut };
+  }
+
+  /** Closes every open connection, counting it as cut. */
+  #cutAll(reason: unknown): void {
+    for (const conn of this.#live) {
+      this.#cut.add(conn);
+      conn[kCloseWith](reason);
+    }
   }
 
   #checkFinished(): void {
