@@ -13,7 +13,8 @@
 //
 // Options common to the timed modes: --server-pid PID, whose CPU time (from
 // /proc/PID/stat) is sampled over the measured interval, so the report says
-// how busy the server was. The result is one JSON line on stdout.
+// how busy the server was, in user and in system mode. The result is one JSON
+// line on stdout.
 //
 // idle: opens --conns connections, makes one round trip on each (so the
 // server has accepted it and its handler is waiting in a read), waits
@@ -70,24 +71,32 @@ static double self_cpu(void) {
          ru.ru_stime.tv_usec / 1e6;
 }
 
-// The server's user+system CPU seconds, all threads; -1 if unknown.
-static double server_cpu(void) {
-  if (server_pid <= 0) return -1;
+// The server's CPU seconds, all threads, in user and in system mode; both -1
+// if unknown. Every Deno server makes the same syscalls per message, so the
+// split shows what a server adds on top of the kernel's work.
+struct cpu {
+  double user, sys;
+};
+
+static struct cpu server_cpu(void) {
+  struct cpu unknown = {-1, -1};
+  if (server_pid <= 0) return unknown;
   char file[64], buf[1024];
   snprintf(file, sizeof file, "/proc/%d/stat", server_pid);
   FILE *f = fopen(file, "r");
-  if (!f) return -1;
+  if (!f) return unknown;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
   // The command name may contain spaces; fields start after its ')'.
   char *p = strrchr(buf, ')');
-  if (!p) return -1;
+  if (!p) return unknown;
   unsigned long utime, stime;
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
              &utime, &stime) != 2)
-    return -1;
-  return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
+    return unknown;
+  double tck = sysconf(_SC_CLK_TCK);
+  return (struct cpu){utime / tck, stime / tck};
 }
 
 // The server's resident memory in KiB (VmRSS); -1 if unknown.
@@ -173,7 +182,8 @@ static double percentile_us(double p) {
 
 // The measured interval: counters start at zero when the warm-up ends.
 struct interval {
-  double start, cpu, server;
+  double start, cpu;
+  struct cpu server;
 };
 
 static struct interval begin_interval(void) {
@@ -185,11 +195,16 @@ static void report(const char *mode, struct interval iv, uint64_t ops, uint64_t 
                    uint64_t errors, int latency) {
   double secs = now() - iv.start;
   double cpu = self_cpu() - iv.cpu;
-  double scpu = iv.server < 0 ? -1 : server_cpu();
+  struct cpu s = server_cpu();
+  double user = -1, sys = -1;
+  if (iv.server.user >= 0 && s.user >= 0) {
+    user = (s.user - iv.server.user) / secs;
+    sys = (s.sys - iv.server.sys) / secs;
+  }
   printf("{\"mode\":\"%s\",\"seconds\":%.4f,\"ops\":%llu,\"bytes\":%llu,\"errors\":%llu,"
-         "\"loadgenCpu\":%.4f,\"serverCpu\":%.4f",
+         "\"loadgenCpu\":%.4f,\"serverCpu\":%.4f,\"serverUser\":%.4f,\"serverSys\":%.4f",
          mode, secs, (unsigned long long)ops, (unsigned long long)bytes,
-         (unsigned long long)errors, cpu / secs, scpu < 0 ? -1 : (scpu - iv.server) / secs);
+         (unsigned long long)errors, cpu / secs, user < 0 ? -1 : user + sys, user, sys);
   if (latency) {
     printf(",\"p50us\":%.1f,\"p99us\":%.1f", percentile_us(0.5), percentile_us(0.99));
   }

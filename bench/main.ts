@@ -82,7 +82,7 @@ const settings: Settings = flags.quick
     // burst of someone else's work then spoils one sample, not the figure.
     warmup: 1,
     duration: 3,
-    rounds: 5,
+    rounds: 7,
     idleConns: 10_000,
     downloadBytes: 1024 * MIB,
     downloadRounds: 5,
@@ -181,6 +181,7 @@ if (selected.has("pingpong")) {
     mode: "pingpong",
     args: ["--conns", "50", "--size", "64"],
     unit: "round trips/s",
+    perUnit: "round trip",
     value: (r) => r.ops / r.seconds,
     latency: true,
   });
@@ -191,6 +192,7 @@ if (selected.has("bulk")) {
     mode: "bulk",
     args: ["--conns", "4", "--size", String(64 * 1024)],
     unit: "MiB/s echoed",
+    perUnit: "MiB",
     value: (r) => r.bytes / r.seconds / MIB,
     latency: false,
   });
@@ -206,6 +208,7 @@ if (selected.has("churn")) {
     // server, would set the rate. Every server sees the same reset.
     args: ["--conns", "50", "--size", "64", "--rst", "1"],
     unit: "connections/s",
+    perUnit: "connection",
     value: (r) => r.ops / r.seconds,
     latency: true,
   });
@@ -242,6 +245,10 @@ interface LoadReport {
   errors: number;
   loadgenCpu: number;
   serverCpu: number;
+  /** The part of serverCpu spent in user mode: the server's own work. */
+  serverUser: number;
+  /** The part spent in the kernel: the same syscalls cost every server alike. */
+  serverSys: number;
   p50us?: number;
   p99us?: number;
 }
@@ -264,6 +271,8 @@ interface ThroughputOptions {
   mode: "pingpong" | "bulk" | "churn";
   args: string[];
   unit: string;
+  /** One of what `unit` counts per second, for the CPU-per-unit column. */
+  perUnit: string;
   value: (r: LoadReport) => number;
   latency: boolean;
 }
@@ -333,6 +342,7 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
       vsBase === undefined ? "n/a" : ratio(vsBase),
       vsBaseCpu === undefined ? "n/a" : ratio(vsBaseCpu),
     ];
+    row.push(cpuPerUnit(r, options.value));
     if (options.latency) row.push(`${r.p50us} / ${r.p99us}`);
     row.push(percent(r.serverCpu), percent(r.loadgenCpu));
     if (spec.ours && vsBase !== undefined) results[options.mode] = vsBase;
@@ -343,6 +353,7 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
     options.unit,
     "vs Deno.listen",
     "per server CPU-s, vs Deno.listen",
+    `server CPU µs per ${options.perUnit}: user + kernel`,
   ];
   if (options.latency) headers.push("p50 / p99 µs");
   headers.push("server CPU", "loadgen CPU");
@@ -1052,6 +1063,21 @@ function positive(name: string, text: string): number {
 
 function ratio(value: number): string {
   return `${value.toFixed(2)}x`;
+}
+
+/**
+ * The server's CPU time per unit of work, user and kernel apart: every Deno
+ * server makes the same syscalls per message, so the user part is what a
+ * server adds on top of the kernel's work, and it is less noisy than a rate.
+ */
+function cpuPerUnit(r: LoadReport, value: (r: LoadReport) => number): string {
+  const rate = value(r);
+  if (r.serverUser < 0 || rate <= 0) return "n/a";
+  const us = (fraction: number) => {
+    const x = fraction / rate * 1e6;
+    return x.toFixed(x < 10 ? 2 : x < 100 ? 1 : 0);
+  };
+  return `${us(r.serverUser)} + ${us(r.serverSys)}`;
 }
 
 function percent(fraction: number): string {
