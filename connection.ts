@@ -35,8 +35,18 @@ const MIN_READ_SIZE = 1024;
  * Reads that hand out views need a fresh buffer each time, and a fresh large
  * buffer costs more than the calls it saves, so they stop at a smaller size;
  * copyTo() and readLine() reuse theirs and go further.
+ *
+ * Why 4 MiB: in the bulk benchmark (bench/RESULTS.md) a copyTo() echo that
+ * may ask for 4 MiB per read moved ~2x the bytes of a 64 KiB loop per server
+ * CPU second, run after run, with half the kernel time per MiB; at 1-2 MiB it
+ * flipped between that and ~1.1x from one run to the next. Most reads still
+ * return 64-128 KiB; what grows is what each read may take. The price is
+ * memory while data arrives faster than it is written: the echo server's RSS
+ * with 4 busy connections was ~100 MiB, against ~70 MiB at 1 MiB. A
+ * connection that goes quiet drops back to a small buffer on its next short
+ * read.
  */
-const MAX_READ_SIZE = 1024 * 1024;
+const MAX_READ_SIZE = 4 * 1024 * 1024;
 const MAX_VIEW_READ_SIZE = 256 * 1024;
 const DEFAULT_MAX_LENGTH = 64 * 1024;
 
