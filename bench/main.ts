@@ -247,7 +247,7 @@ interface LoadReport {
   serverCpu: number;
   /** The part of serverCpu spent in user mode: the server's own work. */
   serverUser: number;
-  /** The part spent in the kernel: the same syscalls cost every server alike. */
+  /** The part spent in the kernel, on the syscalls every Deno server makes alike. */
   serverSys: number;
   p50us?: number;
   p99us?: number;
