@@ -194,8 +194,6 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   #end = 0;
   #shared = false;
   #target: Uint8Array | undefined;
-  #targetOf: Uint8Array | undefined;
-  #targetAt = 0;
   #readSize = MIN_READ_SIZE;
   #eof = false;
   #reading = false;
@@ -404,12 +402,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       } catch (error) {
         return this.#readFailed(error);
       }
-      if (n === null || this.#closedLocally) {
-        this.#eof = true;
-        return null;
-      }
-      this.#bytesRead += n;
-      return n;
+      return this.#counted(n) ? n : null;
     } finally {
       this.#reading = false;
     }
@@ -1045,10 +1038,10 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     // A loop that refills the same empty buffer reads into the same place:
     // reuse the view rather than allocate one per read.
     if (
-      this.#target?.buffer !== this.#buf.buffer || this.#targetAt !== this.#end
+      this.#target?.buffer !== this.#buf.buffer ||
+      this.#target.byteOffset !== this.#end
     ) {
       this.#target = this.#buf.subarray(this.#end);
-      this.#targetAt = this.#end;
     }
     return this.#target;
   }
@@ -1059,12 +1052,8 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * @returns Whether bytes arrived; `false` at the end of the stream.
    */
   #received(n: number | null, asked: number): n is number {
-    if (n === null || this.#closedLocally) {
-      this.#eof = true;
-      return false;
-    }
+    if (!this.#counted(n)) return false;
     this.#end += n;
-    this.#bytesRead += n;
     // Grow while reads come back full; drop back once they come back small, so
     // a connection that goes idle waits with a small buffer.
     if (n === asked) {
@@ -1078,6 +1067,21 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       // the tiny read before a pause still brings the buffer down.
       this.#readSize = Math.max(MIN_READ_SIZE, n * 2);
     }
+    return true;
+  }
+
+  /**
+   * Counts the bytes of a socket read, wherever they went.
+   *
+   * @returns Whether bytes arrived; `false` (and the stream is at its end)
+   * when the read found the end or the connection was closed meanwhile.
+   */
+  #counted(n: number | null): n is number {
+    if (n === null || this.#closedLocally) {
+      this.#eof = true;
+      return false;
+    }
+    this.#bytesRead += n;
     return true;
   }
 
