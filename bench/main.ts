@@ -308,34 +308,36 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
       }
     }
   }
+  const headers = [
+    "Server",
+    options.unit,
+    "vs Deno.listen",
+    "per server CPU-s, vs Deno.listen",
+    `server CPU µs per ${options.perUnit}: user + kernel`,
+  ];
+  if (options.latency) headers.push("p50 / p99 µs");
+  headers.push("server CPU", "loadgen CPU");
   const baseSpec = servers.find((spec) => spec.baseline);
   const baseList = baseSpec && samples.get(baseSpec);
-  // Ratios are taken round by round, between runs minutes apart at most,
-  // then their median: the machine's load drifts over a run, and a ratio of
-  // medians taken at different times carries that drift.
-  const ratioOf = (
-    list: LoadReport[],
-    of: (r: LoadReport) => number,
-  ): number | undefined => {
-    const ratios = list.flatMap((r, round) => {
-      const b = baseList?.[round];
-      return r && b && of(b) > 0 ? [of(r) / of(b)] : [];
-    });
-    return ratios.length === 0 ? undefined : medianBy(ratios, (x) => x);
-  };
+  const vs = (list: LoadReport[], of: (r: LoadReport) => number) =>
+    medianRatio(
+      list,
+      baseList,
+      (r, b) => of(b) > 0 ? of(r) / of(b) : undefined,
+    );
   const perCpu = (r: LoadReport) =>
     r.serverCpu > 0 ? options.value(r) / r.serverCpu : 0;
   const rows = servers.map((spec) => {
-    const list = samples.get(spec)?.filter((r) => r !== undefined);
-    if (!list || list.length === 0) {
-      return [spec.name, "failed", "", "", "", "", ""];
+    const list = samples.get(spec) ?? [];
+    const r = medianOfRounds(list, options.value);
+    if (r === undefined) {
+      return [spec.name, "failed", ...headers.slice(2).map(() => "")];
     }
-    const r = medianBy(list, options.value);
     const value = options.value(r);
-    const vsBase = ratioOf(samples.get(spec)!, options.value);
+    const vsBase = vs(list, options.value);
     // Work per CPU second of the server: on a shared machine a server that
     // got less CPU than it wanted still shows its cost per operation.
-    const vsBaseCpu = ratioOf(samples.get(spec)!, perCpu);
+    const vsBaseCpu = vs(list, perCpu);
     const row = [
       spec.name,
       formatNumber(value),
@@ -348,15 +350,6 @@ async function throughputWorkload(options: ThroughputOptions): Promise<void> {
     if (spec.ours && vsBase !== undefined) results[options.mode] = vsBase;
     return row;
   });
-  const headers = [
-    "Server",
-    options.unit,
-    "vs Deno.listen",
-    "per server CPU-s, vs Deno.listen",
-    `server CPU µs per ${options.perUnit}: user + kernel`,
-  ];
-  if (options.latency) headers.push("p50 / p99 µs");
-  headers.push("server CPU", "loadgen CPU");
   printTable(options.title, headers, rows, roundsNote());
 }
 
@@ -421,7 +414,7 @@ async function idleWorkload(): Promise<void> {
             throw new Error("cannot read the server's VmRSS");
           }
           const list = samples.get(spec) ?? [];
-          list.push([report.rssBeforeKiB, report.rssAfterKiB]);
+          list[round] = [report.rssBeforeKiB, report.rssAfterKiB];
           samples.set(spec, list);
         } finally {
           // End of input tells the load generator to close its connections.
@@ -436,21 +429,25 @@ async function idleWorkload(): Promise<void> {
     }
   }
   const perConn = (s: number[]) => (s[1]! - s[0]!) / n;
-  const medians = new Map<ServerSpec, number[]>();
-  for (const [spec, list] of samples) {
-    medians.set(spec, medianBy(list, perConn));
-  }
-  const base = [...medians].find(([spec]) => spec.baseline)?.[1];
+  const baseSpec = servers.find((spec) => spec.baseline);
+  const baseList = baseSpec && samples.get(baseSpec);
   const rows = servers.map((spec) => {
-    const s = medians.get(spec);
-    if (!s) return [spec.name, "failed", "", "", ""];
+    const list = samples.get(spec) ?? [];
+    const s = medianOfRounds(list, perConn);
+    if (s === undefined) return [spec.name, "failed", "", "", ""];
     if (spec.ours) results.idleKiB = perConn(s);
+    const vsBase = medianRatio(
+      list,
+      baseList,
+      (mine, base) =>
+        perConn(base) > 0 ? perConn(mine) / perConn(base) : undefined,
+    );
     return [
       spec.name,
       `${(s[0]! / 1024).toFixed(1)} MiB`,
       `${(s[1]! / 1024).toFixed(1)} MiB`,
       `${perConn(s).toFixed(1)} KiB`,
-      base ? ratio(perConn(s) / perConn(base)) : "n/a",
+      vsBase === undefined ? "n/a" : ratio(vsBase),
     ];
   });
   printTable(
@@ -591,41 +588,23 @@ async function downloadWorkload(): Promise<void> {
         }
       }
     }
-    const present = (list: Measured[] | undefined) =>
-      (list ?? []).filter((m) => m !== undefined);
-    const medians = new Map<Downloader, Measured>();
-    for (const [d, list] of samples) {
-      if (present(list).length > 0) {
-        medians.set(d, medianBy(present(list), (m) => -m.seconds));
-      }
-    }
-    const smallMedians = new Map<Downloader, Measured>();
-    for (const [d, list] of smallSamples) {
-      if (present(list).length > 0) {
-        smallMedians.set(d, medianBy(present(list), (m) => -m.seconds));
-      }
-    }
-    // As for the echo workloads: the median of each round's ratio, since the
-    // machine's speed drifts between rounds.
-    const speedupOver = (d: Downloader, base: Downloader | undefined) => {
-      const mine = samples.get(d) ?? [];
-      const theirs = base ? samples.get(base) ?? [] : [];
-      const ratios = mine.flatMap((m, round) => {
-        const b = theirs[round];
-        return m && b ? [b.seconds / m.seconds] : [];
-      });
-      return ratios.length === 0 ? undefined : medianBy(ratios, (x) => x);
-    };
+    const byTime = (m: Measured) => -m.seconds;
+    const speedupOver = (d: Downloader, base: Downloader | undefined) =>
+      medianRatio(
+        samples.get(d),
+        base && samples.get(base),
+        (mine, theirs) => theirs.seconds / mine.seconds,
+      );
     const fetchBase = downloaders.find((d) => d.fetch);
     const curlBase = downloaders.find((d) => d.curl);
     const rows = downloaders.map((d) => {
-      const m = medians.get(d);
+      const m = medianOfRounds(samples.get(d), byTime);
       if (!m) return [d.name, "failed", "", "", "", "", ""];
       const speedup = (b: Downloader | undefined) => {
         const x = speedupOver(d, b);
         return x === undefined ? "n/a" : ratio(x);
       };
-      const smallPeak = smallMedians.get(d)?.maxRssKiB;
+      const smallPeak = medianOfRounds(smallSamples.get(d), byTime)?.maxRssKiB;
       if (d.ours) {
         results.download = {
           vsFetch: speedupOver(d, fetchBase),
@@ -989,6 +968,37 @@ function denoRun(script: string, ...permissions: string[]): string[] {
     ...permissions,
     `${BENCH_DIR}${script}`,
   ];
+}
+
+/**
+ * The median sample of the rounds that produced one (a failed round leaves a
+ * hole in the list), or `undefined` if none did.
+ */
+function medianOfRounds<T>(
+  list: readonly T[] | undefined,
+  key: (item: T) => number,
+): T | undefined {
+  const got = (list ?? []).filter((item) => item !== undefined);
+  return got.length === 0 ? undefined : medianBy(got, key);
+}
+
+/**
+ * The median of `of(mine, base)` taken round by round, over the rounds
+ * both lists have; `undefined` if there is none. Runs of one round are
+ * minutes apart at most, so the machine's drift over a whole run, which a
+ * ratio of medians taken at different times would carry, cancels out.
+ */
+function medianRatio<T>(
+  mine: readonly T[] | undefined,
+  base: readonly T[] | undefined,
+  of: (mine: T, base: T) => number | undefined,
+): number | undefined {
+  const ratios = (mine ?? []).flatMap((m, round) => {
+    const b = base?.[round];
+    const x = m === undefined || b === undefined ? undefined : of(m, b);
+    return x === undefined ? [] : [x];
+  });
+  return ratios.length === 0 ? undefined : medianBy(ratios, (x) => x);
 }
 
 /** The element whose key is the median; for an even count, the lower one. */
