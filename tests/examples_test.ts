@@ -33,6 +33,14 @@ function connect(port: number): Promise<TcpClient> {
   return TcpClient.connect({ hostname: "127.0.0.1", port, timeout: 5000 });
 }
 
+/** Connects to a chat server and sends `nick` once it asks for one. */
+async function joinChat(port: number, nick: string): Promise<TcpClient> {
+  const conn = await connect(port);
+  assert.equal(await line(conn), "Welcome! What is your nickname?");
+  await conn.write(`${nick}\n`);
+  return conn;
+}
+
 function assertOneErrorLine(stderr: string, pattern: RegExp): void {
   const lines = stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
@@ -201,18 +209,12 @@ Deno.test("greeting_client.ts sends the lines of its stdin until exit", async ()
 Deno.test("chat_server.ts announces joins and leaves and passes each line to the others only", async () => {
   await using server = spawnExample("chat_server.ts", ["--port", "0"]);
   const port = await server.listeningPort();
-  const join = async (nick: string) => {
-    const conn = await connect(port);
-    assert.equal(await line(conn), "Welcome! What is your nickname?");
-    await conn.write(`${nick}\n`);
-    return conn;
-  };
-  await using alice = await join("alice");
+  await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
-  await using bob = await join("bob");
+  await using bob = await joinChat(port, "bob");
   assert.equal(await line(bob), "* hello bob! here: alice");
   assert.equal(await line(alice), "* bob joined");
-  await using carol = await join("carol");
+  await using carol = await joinChat(port, "carol");
   assert.equal(await line(carol), "* hello carol! here: alice, bob");
   assert.equal(await line(alice), "* carol joined");
   assert.equal(await line(bob), "* carol joined");
@@ -245,9 +247,7 @@ Deno.test("chat_server.ts announces joins and leaves and passes each line to the
 Deno.test("chat_server.ts asks again for a nickname that is taken or invalid", async () => {
   await using server = spawnExample("chat_server.ts", ["--port", "0"]);
   const port = await server.listeningPort();
-  await using first = await connect(port);
-  assert.equal(await line(first), "Welcome! What is your nickname?");
-  await first.write("alice\n");
+  await using first = await joinChat(port, "alice");
   assert.equal(await line(first), "* hello alice! nobody else is here");
 
   await using second = await connect(port);
@@ -264,9 +264,7 @@ Deno.test("chat_server.ts asks again for a nickname that is taken or invalid", a
 Deno.test("chat_client.ts prints incoming lines while it reads stdin, and leaves on end of input", async () => {
   await using server = spawnExample("chat_server.ts", ["--port", "0"]);
   const port = await server.listeningPort();
-  await using alice = await connect(port);
-  assert.equal(await line(alice), "Welcome! What is your nickname?");
-  await alice.write("alice\n");
+  await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
 
   await using bob = spawnExample("chat_client.ts", ["--port", String(port)]);
@@ -313,9 +311,7 @@ Deno.test("chat_client.ts uses --nick and exits when the server shuts down", asy
 Deno.test("chat_client.ts leaves cleanly on Ctrl-C", async () => {
   await using server = spawnExample("chat_server.ts", ["--port", "0"]);
   const port = await server.listeningPort();
-  await using alice = await connect(port);
-  assert.equal(await line(alice), "Welcome! What is your nickname?");
-  await alice.write("alice\n");
+  await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
   await using dave = spawnExample("chat_client.ts", [
     "--port",
