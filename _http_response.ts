@@ -3,11 +3,12 @@
 // is bounded in size and field count, framing follows section 6.3, and every
 // violation is an error that names the URL (`where`) and what was wrong.
 
+import type { TcpConnection } from "./connection.ts";
 import {
+  BufferedReader,
   IncompleteReadError,
   LimitExceededError,
-  type TcpConnection,
-} from "./connection.ts";
+} from "./_buffered_reader.ts";
 
 /** The most bytes a response head (status line and fields) may take. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -101,14 +102,15 @@ function decodeLine(bytes: Uint8Array, where: string, what: string): string {
  */
 type LineReader = (limit: number) => Promise<Uint8Array | null>;
 
-/** A {@linkcode LineReader} over the connection itself, for the head. */
-async function readLineBytes(
-  conn: TcpConnection,
-  limit: number,
+/**
+ * The line a {@linkcode LineReader} reads with `readUntil` (whose maximum
+ * length does not count the LF), or `null` at a clean end of stream.
+ */
+async function lineOrEnd(
+  reading: Promise<Uint8Array>,
 ): Promise<Uint8Array | null> {
   try {
-    // maxLength does not count the delimiter.
-    return await conn.readUntil(LF, { maxLength: limit - 1 });
+    return await reading;
   } catch (error) {
     if (error instanceof IncompleteReadError && error.partial.length === 0) {
       return null;
@@ -204,7 +206,8 @@ export async function readHead(
   conn: TcpConnection,
   where: string,
 ): Promise<ResponseHead> {
-  const readLine = (limit: number) => readLineBytes(conn, limit);
+  const readLine = (limit: number) =>
+    lineOrEnd(conn.readUntil(LF, { maxLength: limit - 1 }));
   const bytes = await readHeadLine(
     readLine,
     MAX_HEAD_BYTES,
@@ -425,82 +428,28 @@ async function copyToEnd(
 }
 
 /**
- * A chunked body read out of the reused buffer. Its framing (size lines,
- * CRLFs, the trailer section) is parsed here rather than with the
- * connection's readUntil and readExact: each of those reads fills the
- * connection's own buffer with whatever follows, up to 256 KiB of body data,
- * into a newly allocated buffer (earlier views of it must stay valid), so a
- * large body of small chunks would pass through fresh allocations again,
- * measured at ~70 MiB peak for 1 GiB against ~46 MiB this way.
+ * A chunked body's framing (size lines, CRLFs, the trailer section) is parsed
+ * from a reader over the reused buffer rather than with the connection's own
+ * readUntil and readExact: those hand out views that stay valid, so each
+ * fills a newly allocated buffer with whatever follows, up to 256 KiB of body
+ * data, and a large body of small chunks would pass through fresh
+ * allocations again (measured at ~70 MiB peak for 1 GiB against ~46 MiB this
+ * way). Views of this reader are valid until its next call.
  */
-class ChunkedBody {
-  #conn: TcpConnection;
-  // Bytes at [#start, #end) of #buf are read but not consumed. A view handed
-  // out is valid until the next call: the buffer is reused in place.
-  #buf: Uint8Array;
-  #start = 0;
-  #end = 0;
-
-  constructor(conn: TcpConnection, buffer: Uint8Array) {
-    this.#conn = conn;
-    this.#buf = buffer;
-  }
-
-  /** Reads more after the unconsumed bytes; `false` at the end. */
-  async #fill(): Promise<boolean> {
-    const pending = this.#end - this.#start;
-    if (this.#start > 0) {
-      // At most a partial line or CRLF: data is consumed before a refill.
-      this.#buf.copyWithin(0, this.#start, this.#end);
-      this.#start = 0;
-      this.#end = pending;
-    }
-    let n: number | null;
-    try {
-      n = await this.#conn.readInto(this.#buf.subarray(this.#end));
-    } catch (error) {
-      // A TLS close without close_notify: before the final chunk that is
-      // a truncation like any other, which the caller reports.
-      if (error instanceof Deno.errors.UnexpectedEof) return false;
-      throw error;
-    }
-    if (n === null) return false;
-    this.#end += n;
-    return true;
-  }
-
-  /** A {@linkcode LineReader}: the line is valid until the next call. */
-  readLine = async (limit: number): Promise<Uint8Array | null> => {
-    let from = this.#start;
-    for (;;) {
-      const index = this.#buf.subarray(0, this.#end).indexOf(0x0a, from);
-      if (index !== -1 && index + 1 - this.#start <= limit) {
-        const line = this.#buf.subarray(this.#start, index + 1);
-        this.#start = index + 1;
-        return line;
-      }
-      if (index !== -1 || this.#end - this.#start >= limit) {
-        throw new LimitExceededError("line too long", limit);
-      }
-      from = this.#end - this.#start;
-      if (!await this.#fill()) {
-        if (this.#end === this.#start) return null;
-        throw new IncompleteReadError(
-          "line cut short",
-          this.#buf.slice(this.#start, this.#end),
-        );
-      }
-    }
+function chunkedReader(
+  conn: TcpConnection,
+  buffer: Uint8Array,
+): BufferedReader {
+  const source = {
+    read: (p: Uint8Array) =>
+      conn.readInto(p).catch((error) => {
+        // A TLS close without close_notify: before the final chunk that is
+        // a truncation like any other, which the caller reports.
+        if (error instanceof Deno.errors.UnexpectedEof) return null;
+        throw error;
+      }),
   };
-
-  /** Up to `max` bytes (a view valid until the next call), or `null` at the end. */
-  async read(max: number): Promise<Uint8Array | null> {
-    if (this.#end === this.#start && !await this.#fill()) return null;
-    const n = Math.min(this.#end - this.#start, max);
-    const bytes = this.#buf.subarray(this.#start, this.#start + n);
-    this.#start += n;
-    return bytes;
-  }
+  return new BufferedReader(source, { buffer });
 }
 
 async function copyChunked(
@@ -509,11 +458,12 @@ async function copyChunked(
   sink: BodySink,
   where: string,
 ): Promise<number> {
-  const body = new ChunkedBody(conn, buffer);
+  const body = chunkedReader(conn, buffer);
+  const readLine = (limit: number) => lineOrEnd(body.readUntil(LF, limit - 1));
   let total = 0;
   let extensions = 0;
   for (;;) {
-    const bytes = await readChunkLine(body, where, total);
+    const bytes = await readChunkLine(readLine, where, total);
     const line = decodeLine(bytes, where, "chunk size line");
     const match = /^([0-9A-Fa-f]+)[ \t]*(;.*)?$/.exec(line);
     const digits = match?.[1]?.replace(/^0+(?=.)/, "");
@@ -544,17 +494,17 @@ async function copyChunked(
     await readChunkEnd(body, where, total);
   }
   // The trailer section is read to find the end of the message, then dropped.
-  await readFields(body.readLine, MAX_HEAD_BYTES, where, "trailer section");
+  await readFields(readLine, MAX_HEAD_BYTES, where, "trailer section");
   return total;
 }
 
 async function readChunkLine(
-  body: ChunkedBody,
+  readLine: LineReader,
   where: string,
   total: number,
 ): Promise<Uint8Array> {
   try {
-    const line = await body.readLine(MAX_CHUNK_LINE);
+    const line = await readLine(MAX_CHUNK_LINE);
     if (line !== null) return line;
   } catch (error) {
     if (error instanceof LimitExceededError) {
@@ -572,7 +522,7 @@ async function readChunkLine(
 
 /** Reads the CRLF (or bare LF) that must follow chunk data. */
 async function readChunkEnd(
-  body: ChunkedBody,
+  body: BufferedReader,
   where: string,
   total: number,
 ): Promise<void> {

@@ -26,114 +26,53 @@
  */
 
 import { describeError, formatAddr } from "./_errors.ts";
-import { kAbort, kCloseWith, kOnClose } from "./_internal.ts";
+import {
+  BufferedReader,
+  IncompleteReadError,
+  LimitExceededError,
+} from "./_buffered_reader.ts";
 
-/** The smallest read buffer: what an idle connection holds while it waits. */
-const MIN_READ_SIZE = 1024;
-/**
- * The largest read: bulk transfers grow to it, one runtime call per read.
- * Reads that hand out views need a fresh buffer each time, and a fresh large
- * buffer costs more than the calls it saves, so they stop at a smaller size;
- * copyTo() and readLine() reuse theirs and go further.
- *
- * Why 4 MiB: in the bulk benchmark (bench/RESULTS.md) a copyTo() echo that
- * may ask for 4 MiB per read moved ~2x the bytes of a 64 KiB loop per server
- * CPU second, run after run, with half the kernel time per MiB; at 1-2 MiB it
- * flipped between that and ~1.1x from one run to the next. Most reads still
- * return 64-128 KiB; what grows is what each read may take. The price is
- * memory while data arrives faster than it is written: the echo server's RSS
- * with 4 busy connections was ~100 MiB, against ~70 MiB at 1 MiB. A
- * connection that goes quiet drops back to a small buffer on its next short
- * read.
- */
-const MAX_READ_SIZE = 4 * 1024 * 1024;
-const MAX_VIEW_READ_SIZE = 256 * 1024;
+export { IncompleteReadError, LimitExceededError };
+
 const DEFAULT_MAX_LENGTH = 64 * 1024;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const LF = encoder.encode("\n");
 
 /**
- * Thrown by {@linkcode TcpConnection.readExact} and
- * {@linkcode TcpConnection.readUntil} when the stream ends before the read is
- * complete. {@linkcode IncompleteReadError.partial} holds what did arrive.
- *
- * @example Catching a short read
- * ```ts
- * import { IncompleteReadError, TcpClient, TcpServer } from "@netkit/tcp";
- * import assert from "node:assert/strict";
- *
- * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
- * const serving = server.serve((conn) => conn.write("abc"));
- * await using client = await TcpClient.connect({ port: server.addr.port });
- * const error = await client.readExact(10).catch((e) => e);
- * assert.ok(error instanceof IncompleteReadError);
- * assert.equal(new TextDecoder().decode(error.partial), "abc");
- * assert.equal(error.expected, 10);
- * await server.shutdown();
- * await serving;
- * ```
+ * Options for every read of a {@linkcode TcpConnection}: what may end its
+ * wait for the peer. A read that ends early leaves the connection as it was:
+ * bytes that arrive later are kept for the next read, and bytes already
+ * buffered are returned without waiting, whatever the signal says.
  */
-export class IncompleteReadError extends Error {
-  /** The bytes that arrived before the end of the stream. */
-  readonly partial: Uint8Array;
-  /** How many bytes the read wanted, or `undefined` when it waited for a delimiter. */
-  readonly expected: number | undefined;
-
+export interface ReadOptions {
   /**
-   * Makes an error for a read that ended early.
+   * Aborting it ends the read's wait for the peer: the read rejects with the
+   * signal's reason.
    *
-   * @param message What failed.
-   * @param partial The bytes that did arrive.
-   * @param expected How many bytes were wanted, if known.
+   * @default {undefined}
    */
-  constructor(message: string, partial: Uint8Array, expected?: number) {
-    super(message);
-    this.name = "IncompleteReadError";
-    this.partial = partial;
-    this.expected = expected;
-  }
-}
-
-/**
- * Thrown by {@linkcode TcpConnection.readLine},
- * {@linkcode TcpConnection.lines} and {@linkcode TcpConnection.readUntil} when
- * no delimiter arrives within the maximum length. The connection holds at most
- * that many bytes, so a peer that never sends a newline cannot exhaust memory.
- *
- * @example Bounding a line
- * ```ts
- * import { LimitExceededError, TcpClient, TcpServer } from "@netkit/tcp";
- * import assert from "node:assert/strict";
- *
- * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
- * const serving = server.serve((conn) => conn.write("x".repeat(100) + "\n"));
- * await using client = await TcpClient.connect({ port: server.addr.port });
- * await assert.rejects(client.readLine({ maxLength: 10 }), LimitExceededError);
- * await server.shutdown();
- * await serving;
- * ```
- */
-export class LimitExceededError extends Error {
-  /** The limit, in bytes, that was exceeded. */
-  readonly limit: number;
-
+  signal?: AbortSignal;
   /**
-   * Makes an error for a read that exceeded its limit.
+   * How long, in milliseconds, the whole read may wait for the peer before
+   * it rejects with {@linkcode Deno.errors.TimedOut}.
    *
-   * @param message What failed.
-   * @param limit The limit in bytes.
+   * @default {undefined} (as long as it takes)
    */
-  constructor(message: string, limit: number) {
-    super(message);
-    this.name = "LimitExceededError";
-    this.limit = limit;
-  }
+  timeout?: number;
+  /**
+   * Whether {@linkcode TcpConnection.signal} aborting (the server shutting
+   * down, or {@linkcode TcpConnection.interrupt}) ends the read's wait. Pass
+   * `false` for a read in the middle of a message that should still arrive
+   * during a graceful shutdown, such as the rest of an upload: the shutdown's
+   * timeout still bounds it.
+   *
+   * @default {true}
+   */
+  interruptible?: boolean;
 }
 
 /** Options for {@linkcode TcpConnection.readLine} and {@linkcode TcpConnection.lines}. */
-export interface ReadLineOptions {
+export interface ReadLineOptions extends ReadOptions {
   /**
    * The longest line, in bytes and without its line ending, that is accepted.
    * A longer line rejects with a {@linkcode LimitExceededError}.
@@ -144,7 +83,7 @@ export interface ReadLineOptions {
 }
 
 /** Options for {@linkcode TcpConnection.readUntil}. */
-export interface ReadUntilOptions {
+export interface ReadUntilOptions extends ReadOptions {
   /**
    * The most bytes, not counting the delimiter, that may come before the
    * delimiter. More rejects with a {@linkcode LimitExceededError}.
@@ -161,9 +100,19 @@ export interface ReadUntilOptions {
  * `recv`, and {@linkcode TcpConnection.readLine},
  * {@linkcode TcpConnection.readExact} and {@linkcode TcpConnection.readUntil}
  * parse from the same buffer, so they can be mixed freely. Reads wait one at a
- * time; writes from several tasks are queued, never interleaved. After
- * {@linkcode TcpConnection.close}, reads return `null` and writes throw
- * {@linkcode Deno.errors.BadResource}.
+ * time; writes from several tasks are queued, never interleaved.
+ *
+ * How reads end:
+ * - At the end of the stream, or once the connection is closed (by
+ *   {@linkcode TcpConnection.close}, an idle timeout, or the server), reads
+ *   return `null` and writes throw {@linkcode Deno.errors.BadResource}.
+ * - When {@linkcode TcpConnection.signal} aborts while the connection is open
+ *   (the server is shutting down, or {@linkcode TcpConnection.interrupt} was
+ *   called), every read that waits for the peer, now or later, rejects with
+ *   the signal's reason. Bytes already buffered are still returned, and
+ *   writes still work, so a handler can say goodbye.
+ * - A read's own `signal` or `timeout` ends only that read; the connection
+ *   stays usable and bytes that arrive later are kept for the next read.
  *
  * @example Talking to a server
  * ```ts
@@ -185,28 +134,16 @@ export interface ReadUntilOptions {
  */
 export class TcpConnection implements AsyncDisposable, Disposable {
   #conn: Deno.Conn;
-  // Bytes at [#start, #end) of #buf are read but not consumed. Once a view of
-  // #buf has been handed out (read() and friends return views), its bytes are
-  // never overwritten: a new buffer is allocated instead. Until then, bytes
-  // are moved down in place, so line-by-line protocols reuse one buffer.
-  #buf: Uint8Array = new Uint8Array(0);
-  #start = 0;
-  #end = 0;
-  #shared = false;
-  #target: Uint8Array | undefined;
-  #readSize = MIN_READ_SIZE;
-  #eof = false;
-  #reading = false;
+  #reader: BufferedReader;
   #closedLocally = false;
   #closeReason: unknown;
-  #bytesRead = 0;
   #bytesWritten = 0;
   #writeBusy = false;
   #writeWaiters: (() => void)[] = [];
   #controller: AbortController | undefined;
+  #interruptReason: unknown;
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  #onClose: (() => void) | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -233,11 +170,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    */
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-  }
-
-  /** @internal */
-  [kOnClose](callback: () => void): void {
-    this.#onClose = callback;
+    this.#reader = new BufferedReader(conn, { label: () => this.#label() });
   }
 
   /** The local address of the connection. */
@@ -252,7 +185,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
 
   /** Bytes received from the socket so far, including any still buffered. */
   get bytesRead(): number {
-    return this.#bytesRead;
+    return this.#reader.bytesRead;
   }
 
   /** Bytes handed to the socket so far. */
@@ -261,34 +194,41 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Aborted when the connection should end: the server is shutting down, or
-   * the connection was closed. Handlers pass it to whatever they wait on. A
-   * read that is waiting for the peer does not end on its own: a handler that
-   * may be blocked in a read when the server shuts down can close the
-   * connection from an abort listener, and its read then returns `null`.
+   * Aborted when the connection should end: the server is shutting down,
+   * {@linkcode TcpConnection.interrupt} was called, or the connection was
+   * closed. Its reason says which. Reads that wait for the peer end with it
+   * on their own; pass it to whatever else the handler waits on.
    *
-   * @example Ending a waiting read on shutdown
+   * @example Saying goodbye on shutdown
    * ```ts
    * import { TcpClient, TcpServer } from "@netkit/tcp";
    * import assert from "node:assert/strict";
    *
    * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
    * const serving = server.serve(async (conn) => {
-   *   conn.signal.addEventListener("abort", () => conn.close());
-   *   for await (const line of conn.lines()) await conn.write(`${line}\n`);
+   *   try {
+   *     for await (const line of conn.lines()) await conn.write(`${line}\n`);
+   *   } catch (error) {
+   *     if (error !== conn.signal.reason) throw error;
+   *     await conn.write("bye\n");
+   *   }
    * });
    * await using client = await TcpClient.connect({ port: server.addr.port });
    * await client.write("hi\n");
    * assert.equal(await client.readLine(), "hi");
-   * assert.deepEqual(await server.shutdown(), { drained: 1, cut: 0 });
+   * assert.deepEqual(await server.shutdown(), { drained: 1, cut: 0, abandoned: 0 });
+   * assert.equal(await client.readLine(), "bye");
    * await serving;
    * ```
    */
   get signal(): AbortSignal {
     // Made on first use: an idle connection should not pay for one.
-    this.#controller ??= new AbortController();
-    if (this.#closedLocally && !this.#controller.signal.aborted) {
-      this.#controller.abort(this.#reason());
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#closedLocally) this.#controller.abort(this.#reason());
+      else if (this.#interrupted) {
+        this.#controller.abort(this.#interruptReason);
+      }
     }
     return this.#controller.signal;
   }
@@ -311,9 +251,11 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    *
    * @param maxBytes The most bytes to return. Without it, all that is buffered
    * or arrives in one read.
+   * @param options What may end the wait for the peer.
    * @returns The bytes, or `null` once the peer has finished sending (or the
    * connection was closed).
    * @throws {RangeError} If `maxBytes` is not a positive integer.
+   * @throws {Deno.errors.TimedOut} If `timeout` passes first.
    *
    * @example Reading until the peer is done
    * ```ts
@@ -331,29 +273,31 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await server.shutdown();
    * await serving;
    * ```
+   *
+   * @example Waiting at most 50 ms
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   await conn.readLine();
+   *   await conn.write("late");
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * await assert.rejects(client.read(1024, { timeout: 50 }), Deno.errors.TimedOut);
+   * // The connection is still usable.
+   * await client.write("go\n");
+   * assert.equal(new TextDecoder().decode(await client.readExact(4)), "late");
+   * await server.shutdown();
+   * await serving;
+   * ```
    */
-  async read(maxBytes?: number): Promise<Uint8Array | null> {
-    if (maxBytes !== undefined) checkPositive("maxBytes", maxBytes);
-    this.#beginRead();
-    try {
-      if (this.#end === this.#start) {
-        // #fill inlined: one async layer less on the path every echo takes.
-        if (this.#eof || this.#closedLocally) return null;
-        const target = this.#prepare(0);
-        let n: number | null;
-        try {
-          n = await this.#conn.read(target);
-        } catch (error) {
-          return this.#readFailed(error);
-        }
-        if (!this.#received(n, target.length)) return null;
-      }
-      return this.#take(
-        Math.min(this.#end - this.#start, maxBytes ?? Infinity),
-      );
-    } finally {
-      this.#reading = false;
+  read(maxBytes?: number, options?: ReadOptions): Promise<Uint8Array | null> {
+    if (maxBytes !== undefined && !isPositive(maxBytes)) {
+      return Promise.reject(badCount("maxBytes", maxBytes));
     }
+    return this.#reader.read(maxBytes, options);
   }
 
   /**
@@ -361,7 +305,14 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * socket straight into it. For bulk transfers: reusing one large buffer
    * keeps memory flat however much data passes.
    *
+   * A read that {@linkcode TcpConnection.interrupt} ends while the socket is
+   * reading straight into `buffer` cannot be taken back: the bytes that then
+   * arrive still land in `buffer`, and are kept for the next read as well.
+   * With `signal` or `timeout`, the socket reads into the connection's own
+   * buffer instead, and `buffer` is only written when the read succeeds.
+   *
    * @param buffer Where to put the bytes.
+   * @param options What may end the wait for the peer.
    * @returns How many bytes were put at the start of `buffer`, or `null` at
    * the end of the stream.
    * @throws {RangeError} If `buffer` is empty.
@@ -382,30 +333,13 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async readInto(buffer: Uint8Array): Promise<number | null> {
+  readInto(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
     if (buffer.length === 0) {
-      throw new RangeError("Cannot read into an empty buffer");
+      return Promise.reject(
+        new RangeError("Cannot read into an empty buffer"),
+      );
     }
-    this.#beginRead();
-    try {
-      const pending = this.#end - this.#start;
-      if (pending > 0) {
-        const n = Math.min(pending, buffer.length);
-        buffer.set(this.#buf.subarray(this.#start, this.#start + n));
-        this.#start += n;
-        return n;
-      }
-      if (this.#eof || this.#closedLocally) return null;
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buffer);
-      } catch (error) {
-        return this.#readFailed(error);
-      }
-      return this.#counted(n) ? n : null;
-    } finally {
-      this.#reading = false;
-    }
+    return this.#reader.readInto(buffer, options);
   }
 
   /**
@@ -416,6 +350,8 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * it grows under load and shrinks when idle.
    *
    * @param destination Where the bytes go.
+   * @param options What may end the copy's waits for the peer; a `timeout`
+   * bounds the whole copy.
    * @returns How many bytes were copied.
    * @throws {Deno.errors.BadResource} If `destination` is closed first.
    *
@@ -434,14 +370,18 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async copyTo(destination: TcpConnection): Promise<number> {
-    this.#beginRead();
+  async copyTo(
+    destination: TcpConnection,
+    options?: ReadOptions,
+  ): Promise<number> {
+    const reader = this.#reader;
+    reader.begin(options);
     let copied = 0;
     try {
       for (;;) {
-        if (this.#end > this.#start) {
-          const chunk = this.#buf.subarray(this.#start, this.#end);
-          this.#start = this.#end;
+        // Valid until the next read from the socket: written before it.
+        const chunk = reader.drain();
+        if (chunk.length > 0) {
           if (destination.#writeBusy || destination.#closedLocally) {
             await destination.write(chunk);
           } else {
@@ -467,21 +407,10 @@ export class TcpConnection implements AsyncDisposable, Disposable {
           }
           copied += chunk.length;
         }
-        if (this.#eof || this.#closedLocally) return copied;
-        // Everything taken has been written: unless read() handed out views
-        // of the buffer, it can be refilled from the start.
-        if (!this.#shared) this.#start = this.#end = 0;
-        const target = this.#prepare(0);
-        let n: number | null;
-        try {
-          n = await this.#conn.read(target);
-        } catch (error) {
-          return this.#readFailed(error) ?? copied;
-        }
-        if (!this.#received(n, target.length)) return copied;
+        if (await reader.more() === null) return copied;
       }
     } finally {
-      this.#reading = false;
+      reader.finish();
     }
   }
 
@@ -489,6 +418,8 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * Reads exactly `n` bytes.
    *
    * @param n How many bytes.
+   * @param options What may end the wait for the peer; on a timeout the bytes
+   * that did arrive stay buffered for the next read.
    * @returns The bytes.
    * @throws {IncompleteReadError} If the stream ends first; it carries what
    * arrived.
@@ -508,36 +439,22 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async readExact(n: number): Promise<Uint8Array> {
+  readExact(n: number, options?: ReadOptions): Promise<Uint8Array> {
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new RangeError(
-        `Cannot read exactly ${n} bytes: the count must be a non-negative integer`,
+      return Promise.reject(
+        new RangeError(
+          `Cannot read exactly ${n} bytes: the count must be a non-negative integer`,
+        ),
       );
     }
-    this.#beginRead();
-    try {
-      while (this.#end - this.#start < n) {
-        if (await this.#fill(n - (this.#end - this.#start)) === null) {
-          if (this.#closedLocally) throw this.#closedError("read from");
-          const partial = this.#take(this.#end - this.#start);
-          throw new IncompleteReadError(
-            `Cannot read ${n} bytes from "${this.#label()}": the stream ended after ${partial.length} bytes`,
-            partial,
-            n,
-          );
-        }
-      }
-      return this.#take(n);
-    } finally {
-      this.#reading = false;
-    }
+    return this.#reader.readExact(n, options);
   }
 
   /**
    * Reads up to and including `delimiter`.
    *
    * @param delimiter The bytes (or UTF-8 string) that end the piece.
-   * @param options The maximum length.
+   * @param options The maximum length, and what may end the wait for the peer.
    * @returns The bytes, ending with the delimiter.
    * @throws {LimitExceededError} If more than `maxLength` bytes arrive without
    * a delimiter.
@@ -558,7 +475,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async readUntil(
+  readUntil(
     delimiter: string | Uint8Array,
     options?: ReadUntilOptions,
   ): Promise<Uint8Array> {
@@ -566,30 +483,21 @@ export class TcpConnection implements AsyncDisposable, Disposable {
       ? encoder.encode(delimiter)
       : delimiter;
     if (delim.length === 0) {
-      throw new TypeError("Cannot read until an empty delimiter");
+      return Promise.reject(
+        new TypeError("Cannot read until an empty delimiter"),
+      );
     }
-    const maxLength = checkMaxLength(options?.maxLength);
-    this.#beginRead();
-    try {
-      const end = await this.#scan(delim, maxLength);
-      if (end === -1) {
-        if (this.#closedLocally) throw this.#closedError("read from");
-        const partial = this.#take(this.#end - this.#start);
-        throw new IncompleteReadError(
-          `Cannot read until the delimiter from "${this.#label()}": the stream ended after ${partial.length} bytes`,
-          partial,
-        );
-      }
-      return this.#take(end - this.#start);
-    } finally {
-      this.#reading = false;
+    const maxLength = options?.maxLength ?? DEFAULT_MAX_LENGTH;
+    if (!isPositive(maxLength)) {
+      return Promise.reject(badCount("maxLength", maxLength));
     }
+    return this.#reader.readUntil(delim, maxLength, options);
   }
 
   /**
    * Reads one line, ended by `\n` or `\r\n`, decoded as UTF-8.
    *
-   * @param options The maximum length.
+   * @param options The maximum length, and what may end the wait for the peer.
    * @returns The line without its ending; at the end of the stream, the
    * unterminated rest if there is one, then `null`.
    * @throws {LimitExceededError} If the line is longer than `maxLength` bytes.
@@ -609,35 +517,21 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async readLine(options?: ReadLineOptions): Promise<string | null> {
-    const maxLength = checkMaxLength(options?.maxLength);
-    this.#beginRead();
-    try {
-      // One byte of slack leaves room for the \r of \r\n.
-      const end = await this.#scan(LF, maxLength, 1);
-      if (end === -1) {
-        if (this.#end === this.#start) return null;
-        if (this.#end - this.#start > maxLength) this.#tooLong(maxLength);
-        const rest = decoder.decode(this.#buf.subarray(this.#start, this.#end));
-        this.#start = this.#end;
-        return rest;
-      }
-      let stop = end - 1;
-      if (stop > this.#start && this.#buf[stop - 1] === 0x0d) stop--;
-      if (stop - this.#start > maxLength) this.#tooLong(maxLength);
-      const line = this.#buf.subarray(this.#start, stop);
-      this.#start = end;
-      return decoder.decode(line);
-    } finally {
-      this.#reading = false;
+  readLine(options?: ReadLineOptions): Promise<string | null> {
+    const maxLength = options?.maxLength ?? DEFAULT_MAX_LENGTH;
+    if (!isPositive(maxLength)) {
+      return Promise.reject(badCount("maxLength", maxLength));
     }
+    return this.#reader.readLine(maxLength, options);
   }
 
   /**
    * Iterates over the lines of the stream until it ends, as
    * {@linkcode TcpConnection.readLine} reads them.
    *
-   * @param options The maximum length.
+   * @param options The maximum length, and what may end the wait for the
+   * peer: `signal` ends the iteration, `timeout` bounds the wait for each
+   * line.
    * @returns An async iterator of lines.
    * @throws {LimitExceededError} If a line is longer than `maxLength` bytes.
    *
@@ -765,8 +659,53 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   }
 
   /**
+   * Asks whoever uses the connection to finish, without closing it: aborts
+   * {@linkcode TcpConnection.signal} with `reason`, and every read that waits
+   * for the peer, now or later, rejects with it. Bytes already buffered are
+   * still returned, and writes still work, so the handler can say goodbye
+   * before it closes. The server calls it on each connection when it shuts
+   * down. Calling it again does nothing.
+   *
+   * @param reason Why; the default is a {@linkcode Deno.errors.Interrupted}
+   * naming the peer.
+   *
+   * @example Kicking a client out of a loop
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   setTimeout(() => conn.interrupt(new Error("you are out")), 20);
+   *   const error = await conn.readLine().catch((e) => e);
+   *   await conn.write(`${error.message}\n`);
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * assert.equal(await client.readLine(), "you are out");
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  interrupt(reason?: unknown): void {
+    if (this.#interrupted || this.#closedLocally) return;
+    this.#interruptReason = reason ?? new Deno.errors.Interrupted(
+      `Connection to "${this.#label()}" was interrupted`,
+    );
+    this.#controller?.abort(this.#interruptReason);
+    this.#reader.stop(this.#interruptReason);
+  }
+
+  get #interrupted(): boolean {
+    return this.#interruptReason !== undefined;
+  }
+
+  /**
    * Closes the connection now. Pending reads return `null`, pending and later
    * writes throw. Calling it again does nothing; it never throws.
+   *
+   * @param reason Why, for {@linkcode TcpConnection.signal}'s reason (a
+   * server closing an idle connection gives a `TimedOut` here); the default
+   * is a {@linkcode Deno.errors.BadResource} saying the connection is closed.
    *
    * @example Closing twice is harmless
    * ```ts
@@ -779,19 +718,20 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await client.closed;
    * ```
    */
-  close(): void {
-    this.#closeWith(undefined);
-  }
-
-  /** @internal */
-  [kCloseWith](reason: unknown): void {
-    this.#closeWith(reason);
-  }
-
-  /** @internal */
-  [kAbort](reason: unknown): void {
-    this.#controller ??= new AbortController();
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  close(reason?: unknown): void {
+    if (this.#closedLocally) return;
+    this.#closedLocally = true;
+    this.#closeReason = reason;
+    this.#reader.close();
+    try {
+      this.#conn.close();
+    } catch {
+      // The runtime already dropped it; the connection is closed either way.
+    }
+    if (this.#controller && !this.#controller.signal.aborted) {
+      this.#controller.abort(this.#reason());
+    }
+    this.#resolveClosed?.();
   }
 
   /**
@@ -841,8 +781,9 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   /**
    * The incoming bytes as a stream, starting with any already buffered.
    * Cancelling it or reaching its end does not close the connection, so the
-   * other direction keeps working. Do not read by other means while it is
-   * in use.
+   * other direction keeps working; cancelling also ends a read it has waiting,
+   * and what arrives later is kept for the next read. Do not read by other
+   * means while it is in use.
    *
    * @example Piping a reply into a string
    * ```ts
@@ -906,42 +847,32 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   }
 
   #makeReadable(): ReadableStream<Uint8Array> {
-    let cancelled = false;
+    const cancelled = new AbortController();
+    const { signal } = cancelled;
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        const chunk = await this.read();
-        // Cancelled while the read was pending: give the bytes back (the
-        // buffer is never overwritten, and they were the last taken).
-        if (cancelled) {
-          if (chunk) this.#start -= chunk.length;
+        let chunk;
+        try {
+          chunk = await this.read(undefined, { signal });
+        } catch (error) {
+          if (signal.aborted) return;
+          throw error;
+        }
+        // Cancelled while the read was settling: give the bytes back (they
+        // were the last taken, and nothing else has read since).
+        if (signal.aborted) {
+          if (chunk) this.#reader.unread(chunk.length);
           return;
         }
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
       },
       cancel: () => {
-        cancelled = true;
+        cancelled.abort();
         // A later `readable` starts afresh from the buffer.
         this.#readable = undefined;
       },
     }, { highWaterMark: 0 });
-  }
-
-  #closeWith(reason: unknown): void {
-    if (this.#closedLocally) return;
-    this.#closedLocally = true;
-    this.#closeReason = reason;
-    try {
-      this.#conn.close();
-    } catch {
-      // The runtime already dropped it; the connection is closed either way.
-    }
-    if (this.#controller && !this.#controller.signal.aborted) {
-      this.#controller.abort(this.#reason());
-    }
-    this.#resolveClosed?.();
-    this.#onClose?.();
-    this.#onClose = undefined;
   }
 
   /** The peer's address, for messages; made only when one is needed. */
@@ -968,191 +899,14 @@ export class TcpConnection implements AsyncDisposable, Disposable {
     if (this.#closedLocally) return this.#closedError(operation);
     return describeError(error, `Cannot ${operation} "${this.#label()}"`);
   }
-
-  #beginRead(): void {
-    if (this.#reading) {
-      throw new Deno.errors.Busy(
-        `Cannot read from "${this.#label()}": another read is pending`,
-      );
-    }
-    this.#reading = true;
-  }
-
-  /** Returns `n` buffered bytes and consumes them. */
-  #take(n: number): Uint8Array {
-    const bytes = this.#buf.subarray(this.#start, this.#start + n);
-    this.#start += n;
-    this.#shared = true;
-    return bytes;
-  }
-
-  /**
-   * Reads once from the socket into the buffer.
-   *
-   * @param wanted How many more bytes the caller needs, to size the read.
-   * @returns The count read, or `null` at the end of the stream.
-   */
-  async #fill(wanted = 0): Promise<number | null> {
-    if (this.#eof || this.#closedLocally) return null;
-    const target = this.#prepare(wanted);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(target);
-    } catch (error) {
-      return this.#readFailed(error);
-    }
-    return this.#received(n, target.length) ? n : null;
-  }
-
-  /** Makes room in the buffer for a read; returns where the read goes. */
-  #prepare(wanted: number): Uint8Array {
-    const pending = this.#end - this.#start;
-    // Size by what has arrived, never by what the peer announced: at most
-    // doubling what is buffered, so long pieces are copied O(log n) times.
-    const need = Math.max(
-      this.#shared
-        ? Math.min(this.#readSize, MAX_VIEW_READ_SIZE)
-        : this.#readSize,
-      Math.min(wanted, Math.max(pending, MAX_VIEW_READ_SIZE)),
-    );
-    let room = this.#buf.length - this.#end;
-    if (
-      !this.#shared && this.#start > 0 && room < need / 2 &&
-      this.#buf.length - pending >= need
-    ) {
-      this.#buf.copyWithin(0, this.#start, this.#end);
-      this.#start = 0;
-      this.#end = pending;
-      room = this.#buf.length - pending;
-    }
-    // A fresh buffer when there is too little room, or so much that an idle
-    // connection would sit on a large one.
-    if (room < need / 2 || room > 4 * need) {
-      const next = new Uint8Array(pending + need);
-      next.set(this.#buf.subarray(this.#start, this.#end));
-      this.#buf = next;
-      this.#start = 0;
-      this.#end = pending;
-      this.#shared = false;
-    }
-    // A loop that refills the same empty buffer reads into the same place:
-    // reuse the view rather than allocate one per read.
-    if (
-      this.#target?.buffer !== this.#buf.buffer ||
-      this.#target.byteOffset !== this.#end
-    ) {
-      this.#target = this.#buf.subarray(this.#end);
-    }
-    return this.#target;
-  }
-
-  /**
-   * Accounts for a socket read of `asked` bytes into the buffer.
-   *
-   * @returns Whether bytes arrived; `false` at the end of the stream.
-   */
-  #received(n: number | null, asked: number): n is number {
-    if (!this.#counted(n)) return false;
-    this.#end += n;
-    // Grow while reads come back full; drop back once they come back small, so
-    // a connection that goes idle waits with a small buffer.
-    if (n === asked) {
-      this.#readSize = Math.min(
-        Math.max(this.#readSize, asked) * 2,
-        MAX_READ_SIZE,
-      );
-    } else if (n < this.#readSize / 8) {
-      // Follow the reads down rather than drop to the minimum: a short read
-      // in the middle of a bulk transfer should not cost ten regrowths, and
-      // the tiny read before a pause still brings the buffer down.
-      this.#readSize = Math.max(MIN_READ_SIZE, n * 2);
-    }
-    return true;
-  }
-
-  /**
-   * Counts the bytes of a socket read, wherever they went.
-   *
-   * @returns Whether bytes arrived; `false` (and the stream is at its end)
-   * when the read found the end or the connection was closed meanwhile.
-   */
-  #counted(n: number | null): n is number {
-    if (n === null || this.#closedLocally) {
-      this.#eof = true;
-      return false;
-    }
-    this.#bytesRead += n;
-    return true;
-  }
-
-  /** A failed socket read: the end if we closed the connection, else an error. */
-  #readFailed(error: unknown): null {
-    if (this.#closedLocally) return null;
-    throw this.#wrapError("read from", error);
-  }
-
-  /**
-   * Fills the buffer until `delim` is buffered or the limit is passed.
-   *
-   * @returns The offset just past the delimiter, or -1 at the end of stream.
-   */
-  async #scan(
-    delim: Uint8Array,
-    maxLength: number,
-    slack = 0,
-  ): Promise<number> {
-    let from = this.#start;
-    for (;;) {
-      const index = indexOf(this.#buf, delim, from, this.#end);
-      if (index !== -1) {
-        if (index - this.#start > maxLength + slack) this.#tooLong(maxLength);
-        return index + delim.length;
-      }
-      if (this.#end - this.#start > maxLength + slack + delim.length - 1) {
-        this.#tooLong(maxLength);
-      }
-      const scanned = this.#end - this.#start;
-      if (await this.#fill(scanned) === null) return -1;
-      // The delimiter may straddle the old end.
-      from = this.#start + Math.max(0, scanned - delim.length + 1);
-    }
-  }
-
-  #tooLong(maxLength: number): never {
-    throw new LimitExceededError(
-      `Cannot read from "${this.#label()}": no delimiter within ${maxLength} bytes`,
-      maxLength,
-    );
-  }
 }
 
-function indexOf(
-  haystack: Uint8Array,
-  needle: Uint8Array,
-  from: number,
-  to: number,
-): number {
-  const first = needle[0]!;
-  const last = to - needle.length;
-  for (let i = haystack.indexOf(first, from); i !== -1 && i <= last;) {
-    let j = 1;
-    while (j < needle.length && haystack[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-    i = haystack.indexOf(first, i + 1);
-  }
-  return -1;
+function isPositive(value: number): boolean {
+  return Number.isSafeInteger(value) && value > 0;
 }
 
-function checkPositive(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new RangeError(
-      `Cannot read: "${name}" must be a positive integer, received ${value}`,
-    );
-  }
-}
-
-function checkMaxLength(maxLength: number | undefined): number {
-  if (maxLength === undefined) return DEFAULT_MAX_LENGTH;
-  checkPositive("maxLength", maxLength);
-  return maxLength;
+function badCount(name: string, value: number): RangeError {
+  return new RangeError(
+    `Cannot read: "${name}" must be a positive integer, received ${value}`,
+  );
 }

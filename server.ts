@@ -26,11 +26,38 @@
 import { TcpConnection } from "./connection.ts";
 import { describeError, formatAddr } from "./_errors.ts";
 import { IdleWatcher } from "./_idle_watcher.ts";
-import { kAbort, kCloseWith, kOnClose } from "./_internal.ts";
 
 const MIN_BACKOFF = 5;
 const MAX_BACKOFF = 1000;
 const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
+/**
+ * How long handlers get to return once their connections are cut, before the
+ * server stops waiting for them. A handler blocked in a read or a write of
+ * its connection wakes at the cut and returns within a few event-loop turns;
+ * one still running after this ignores its connection altogether, and
+ * waiting longer would only let it hold up the shutdown.
+ */
+const CUT_GRACE = 50;
+
+/**
+ * Accept errors that only say a queued peer went away before it was accepted
+ * (a load balancer's health check that connects and closes does this), and,
+ * as accept(2) advises, network errors pending on the new socket: the next
+ * accept is served at once. Nothing is wrong with the server.
+ */
+const PEER_ACCEPT_ERRORS = new Set([
+  "ECONNABORTED",
+  "ECONNRESET",
+  "ENOTCONN",
+  "EPROTO",
+  "ENETDOWN",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EHOSTUNREACH",
+  "ENONET",
+  "ENOPROTOOPT",
+  "EOPNOTSUPP",
+]);
 
 /** Options for {@linkcode TcpServer.listen}. */
 export interface TcpServerOptions {
@@ -105,6 +132,13 @@ export interface ShutdownResult {
   drained: number;
   /** Connections that were still open at the timeout and were closed. */
   cut: number;
+  /**
+   * Handlers that had not returned 50 ms after the cut (they ignore their
+   * connection, its signal and everything else). The server stops waiting
+   * for them: they go on running in the background, and what they throw is
+   * still reported through `onError`.
+   */
+  abandoned: number;
 }
 
 /** A function that serves one connection; see {@linkcode TcpServer.serve}. */
@@ -167,6 +201,8 @@ export class TcpServer
   /** Connections the server closed itself, for shutdown's count. */
   #cut = new WeakSet<TcpConnection>();
   #handlers = 0;
+  /** Handlers the server stopped waiting for, once it gave up on them. */
+  #abandoned: number | undefined;
   #consumed = false;
   #stopping = false;
   #stopped: Promise<void> | undefined;
@@ -197,7 +233,7 @@ export class TcpServer
       this.#idle = new IdleWatcher(
         options.idleTimeout,
         (conn) =>
-          conn[kCloseWith](
+          conn.close(
             new Deno.errors.TimedOut(
               `Connection from "${
                 formatAddr(conn.remoteAddr)
@@ -289,7 +325,8 @@ export class TcpServer
 
   /**
    * Resolves once the server has stopped: the listener is closed, every
-   * connection is closed and every handler has returned.
+   * connection is closed and every handler has returned (or, after a cut,
+   * has been abandoned: see {@linkcode ShutdownResult.abandoned}).
    */
   get finished(): Promise<void> {
     return this.#finished;
@@ -334,8 +371,8 @@ export class TcpServer
    * on.
    *
    * @param handler Serves one connection.
-   * @returns A promise that resolves once the server has stopped and every
-   * handler has returned.
+   * @returns A promise that resolves once the server has stopped, as
+   * {@linkcode TcpServer.finished} does.
    * @throws {TypeError} If the server is already being iterated or served.
    *
    * @example A greeting server
@@ -397,7 +434,7 @@ export class TcpServer
    * await client.write("go\n");
    * while (server.connections === 0) await new Promise((r) => setTimeout(r, 1));
    * const result = await server.shutdown({ timeout: 5000 });
-   * assert.deepEqual(result, { drained: 1, cut: 0 });
+   * assert.deepEqual(result, { drained: 1, cut: 0, abandoned: 0 });
    * assert.equal(await client.readLine(), "done");
    * await serving;
    * ```
@@ -414,7 +451,9 @@ export class TcpServer
   }
 
   /**
-   * Closes the listener and every connection now.
+   * Closes the listener and every connection now, then gives handlers 50 ms
+   * to return before it stops waiting for them (see
+   * {@linkcode ShutdownResult.abandoned}).
    *
    * @returns A promise that resolves once the server has stopped.
    *
@@ -430,11 +469,10 @@ export class TcpServer
    */
   async close(): Promise<void> {
     await this.#stop();
-    const reason = new Deno.errors.Interrupted(
-      `Server on "${this.#label}" closed`,
+    this.#cutAll(
+      new Deno.errors.Interrupted(`Server on "${this.#label}" closed`),
     );
-    this.#cutAll(reason);
-    await this.#finished;
+    await this.#settle();
   }
 
   /**
@@ -470,6 +508,7 @@ export class TcpServer
         raw = await accepting;
       } catch (error) {
         if (this.#stopping) break;
+        if (isPeerAcceptError(error)) continue;
         // Out of file descriptors and the like: the loop must survive, so wait
         // a little longer each time and try again.
         backoff = Math.min(Math.max(backoff * 2, MIN_BACKOFF), MAX_BACKOFF);
@@ -501,7 +540,7 @@ export class TcpServer
     }
     this.#live.add(conn);
     this.#idle?.add(conn);
-    conn[kOnClose](() => {
+    conn.closed.then(() => {
       this.#live.delete(conn);
       this.#idle?.delete(conn);
       this.#wakeUp();
@@ -515,12 +554,14 @@ export class TcpServer
     try {
       await handler(conn);
     } catch (error) {
-      // A connection the server cut makes the handler's next write fail,
-      // and a peer that vanishes makes it fail too: neither is a fault of the
-      // handler, and a busy server would log them by the thousand.
-      const cut = conn.signal.aborted &&
-        error instanceof Deno.errors.BadResource;
-      if (!cut && !isDisconnect(error)) this.#report(error, conn);
+      // The server's own interrupt or cut ends the handler's reads and
+      // writes, and a peer that vanishes makes them fail too: neither is a
+      // fault of the handler, and a busy server would log them by the
+      // thousand.
+      const ended = conn.signal.aborted &&
+        (error === conn.signal.reason ||
+          error instanceof Deno.errors.BadResource);
+      if (!ended && !isDisconnect(error)) this.#report(error, conn);
     } finally {
       conn.close();
       this.#handlers--;
@@ -582,34 +623,41 @@ export class TcpServer
     const reason = new Deno.errors.Interrupted(
       `Server on "${this.#label}" is shutting down`,
     );
-    for (const conn of open) conn[kAbort](reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([
-      this.#finished.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), timeout);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
+    for (const conn of open) conn.interrupt(reason);
+    if (!await within(this.#finished, timeout)) {
       this.#cutAll(reason);
-      await this.#finished;
+      await this.#settle();
     }
     let cut = 0;
     for (const conn of open) if (this.#cut.has(conn)) cut++;
-    return { drained: open.size - cut, cut };
+    return { drained: open.size - cut, cut, abandoned: this.#abandoned ?? 0 };
   }
 
   /** Closes every open connection, counting it as cut. */
   #cutAll(reason: unknown): void {
     for (const conn of this.#live) {
       this.#cut.add(conn);
-      conn[kCloseWith](reason);
+      conn.close(reason);
     }
   }
 
+  /**
+   * After a cut: waits a little for handlers to return, then stops waiting
+   * for those that have not.
+   */
+  async #settle(): Promise<void> {
+    if (!await within(this.#finished, CUT_GRACE)) {
+      this.#abandoned ??= this.#handlers;
+      this.#checkFinished();
+    }
+    await this.#finished;
+  }
+
   #checkFinished(): void {
-    if (this.#portFree && this.#live.size === 0 && this.#handlers === 0) {
+    if (
+      this.#portFree && this.#live.size === 0 &&
+      (this.#handlers === 0 || this.#abandoned !== undefined)
+    ) {
       this.#resolveFinished();
     }
   }
@@ -617,6 +665,33 @@ export class TcpServer
   #onAbort = (): void => {
     this.shutdown().catch(() => {});
   };
+}
+
+/** Whether `promise` settles within `ms` milliseconds. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isPeerAcceptError(error: unknown): boolean {
+  if (
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted
+  ) {
+    return true;
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && PEER_ACCEPT_ERRORS.has(code);
 }
 
 function isDisconnect(error: unknown): boolean {

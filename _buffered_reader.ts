@@ -1,0 +1,751 @@
+// Copyright 2026 the tcp authors. MIT license.
+// The package's one read buffer, over anything with `read(p)`: a
+// TcpConnection reads through it, and so does the HTTP client's chunked
+// decoder. Every wait for the source happens here, which is what makes reads
+// cancellable without losing bytes.
+
+import { describeError } from "./_errors.ts";
+
+/** Where bytes come from: a `Deno.Conn`, or a reader of another buffer. */
+export interface ByteSource {
+  /** Reads into `p`; resolves with the count, or `null` at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** What may end one call's wait for the source early. */
+export interface WaitOptions {
+  /** Aborting it ends the wait; the call rejects with its reason. */
+  signal?: AbortSignal;
+  /** Milliseconds the call may take before it rejects with `TimedOut`. */
+  timeout?: number;
+  /** `false` lets the call wait on after {@linkcode BufferedReader.stop}. */
+  interruptible?: boolean;
+}
+
+/** Options for {@linkcode BufferedReader}. */
+export interface BufferedReaderOptions {
+  /**
+   * A buffer to read into, reused in place: views handed out are valid only
+   * until the next call. Without it the buffer adapts to the traffic and
+   * views stay valid for good.
+   */
+  buffer?: Uint8Array;
+  /** Names the peer in messages: `Cannot read from "<label>": ...`. */
+  label?: () => string;
+}
+
+/** The smallest read buffer: what an idle connection holds while it waits. */
+const MIN_READ_SIZE = 1024;
+/**
+ * The largest read: bulk transfers grow to it, one runtime call per read.
+ * Reads that hand out views need a fresh buffer each time, and a fresh large
+ * buffer costs more than the calls it saves, so they stop at a smaller size;
+ * copyTo() and readLine() reuse theirs and go further.
+ *
+ * Why 4 MiB: in the bulk benchmark (bench/RESULTS.md) a copyTo() echo that
+ * may ask for 4 MiB per read moved ~2x the bytes of a 64 KiB loop per server
+ * CPU second, run after run, with half the kernel time per MiB; at 1-2 MiB it
+ * flipped between that and ~1.1x from one run to the next. Most reads still
+ * return 64-128 KiB; what grows is what each read may take. The price is
+ * memory while data arrives faster than it is written: the echo server's RSS
+ * with 4 busy connections was ~100 MiB, against ~70 MiB at 1 MiB. A
+ * connection that goes quiet drops back to a small buffer on its next short
+ * read.
+ */
+const MAX_READ_SIZE = 4 * 1024 * 1024;
+const MAX_VIEW_READ_SIZE = 256 * 1024;
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const LF = new Uint8Array([0x0a]);
+
+/**
+ * Thrown when the stream ends before a read is complete.
+ * {@linkcode IncompleteReadError.partial} holds what did arrive.
+ *
+ * @example Catching a short read
+ * ```ts
+ * import { IncompleteReadError, TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve((conn) => conn.write("abc"));
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * const error = await client.readExact(10).catch((e) => e);
+ * assert.ok(error instanceof IncompleteReadError);
+ * assert.equal(new TextDecoder().decode(error.partial), "abc");
+ * assert.equal(error.expected, 10);
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class IncompleteReadError extends Error {
+  /** The bytes that arrived before the end of the stream. */
+  readonly partial: Uint8Array;
+  /** How many bytes the read wanted, or `undefined` when it waited for a delimiter. */
+  readonly expected: number | undefined;
+
+  /**
+   * Makes an error for a read that ended early.
+   *
+   * @param message What failed.
+   * @param partial The bytes that did arrive.
+   * @param expected How many bytes were wanted, if known.
+   */
+  constructor(message: string, partial: Uint8Array, expected?: number) {
+    super(message);
+    this.name = "IncompleteReadError";
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * Thrown when no delimiter arrives within the maximum length. The reader
+ * holds at most that many bytes, so a peer that never sends a newline cannot
+ * exhaust memory.
+ *
+ * @example Bounding a line
+ * ```ts
+ * import { LimitExceededError, TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+ * const serving = server.serve((conn) => conn.write("x".repeat(100) + "\n"));
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * await assert.rejects(client.readLine({ maxLength: 10 }), LimitExceededError);
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class LimitExceededError extends Error {
+  /** The limit, in bytes, that was exceeded. */
+  readonly limit: number;
+
+  /**
+   * Makes an error for a read that exceeded its limit.
+   *
+   * @param message What failed.
+   * @param limit The limit in bytes.
+   */
+  constructor(message: string, limit: number) {
+    super(message);
+    this.name = "LimitExceededError";
+    this.limit = limit;
+  }
+}
+
+/**
+ * A read buffer over a {@linkcode ByteSource}, like Go's `bufio.Reader`.
+ *
+ * One call at a time; a second one while the first waits is `Busy`. A call
+ * that must wait for the source can be ended early: by its own signal or
+ * timeout, by {@linkcode BufferedReader.stop} (for good), or by
+ * {@linkcode BufferedReader.close} (as the end of the stream). The source's
+ * read cannot be taken back once started, so it stays in flight and its
+ * bytes land in the buffer for the next call: nothing is lost.
+ */
+export class BufferedReader {
+  #source: ByteSource;
+  #label: (() => string) | undefined;
+  #fixed: boolean;
+  // Bytes at [#start, #end) of #buf are read but not consumed. With an
+  // adaptive buffer, once a view of #buf has been handed out its bytes are
+  // never overwritten: a new buffer is allocated instead (#shared). Until
+  // then, bytes are moved down in place, so line-by-line protocols reuse one
+  // buffer.
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #shared = false;
+  #view: Uint8Array | undefined;
+  #readSize = MIN_READ_SIZE;
+  #bytesRead = 0;
+  #eof = false;
+  #closed = false;
+  #busy = false;
+
+  // The source read in flight, if any, and where it lands: the buffer, or a
+  // caller's buffer (readInto). A caller's read that gives up leaves it in
+  // flight, and its bytes are then copied into the buffer when they land.
+  #inflight = false;
+  #into: Uint8Array | undefined;
+  /** The read in flight goes into a caller's buffer, not ours. */
+  #foreign = false;
+  /** ...and that caller still waits for it. */
+  #direct = false;
+  /** A source error that no call has received yet. */
+  #failure: { error: unknown } | undefined;
+  // The call waiting for the in-flight read. It is settled with the read's
+  // count (or null at the end), or rejected when the wait is ended early.
+  #resolve: ((n: number | null) => void) | undefined;
+  #reject: ((reason: unknown) => void) | undefined;
+  /** Set by stop(): every later wait rejects with its reason. */
+  #stopped: { reason: unknown } | undefined;
+  #stopTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The current call waits on after stop(). */
+  #shielded = false;
+  /** Set while the current call's signal or timeout has fired. */
+  #cancelled: { reason: unknown } | undefined;
+  #signal: AbortSignal | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timeout = 0;
+  #armed = false;
+
+  /**
+   * Reads through a buffer from `source`.
+   *
+   * @param source Where the bytes come from.
+   * @param options A fixed buffer, and how to name the peer in messages.
+   */
+  constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
+    this.#source = source;
+    this.#label = options.label;
+    this.#fixed = options.buffer !== undefined;
+    this.#buf = options.buffer ?? new Uint8Array(0);
+  }
+
+  /** Bytes received from the source so far, including those still buffered. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes read from the source and not yet consumed. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Ends every wait, now and later, with `reason`: calls still return what is
+   * buffered, and reject with `reason` where they would wait for more. Bytes
+   * the source already holds count as arrived: a wait gets one turn of the
+   * event loop for them (a read of a socket with data queued completes
+   * within it) before it ends.
+   */
+  stop(reason: unknown): void {
+    this.#stopped ??= { reason };
+    if (this.#reject !== undefined && !this.#shielded) this.#stopSoon();
+  }
+
+  /**
+   * Ends the stream: a waiting call and every later one sees the end once
+   * the buffered bytes are consumed. Bytes still in flight are dropped.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#eof = true;
+    this.#clearStopTimer();
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    resolve?.(null);
+  }
+
+  /**
+   * Reads what is buffered, or else waits for one read from the source.
+   *
+   * @returns At most `max` bytes, or `null` at the end of the stream.
+   */
+  async read(
+    max = Infinity,
+    options?: WaitOptions,
+  ): Promise<Uint8Array | null> {
+    this.begin(options);
+    try {
+      if (this.#end === this.#start && await this.more() === null) return null;
+      return this.#take(Math.min(this.#end - this.#start, max));
+    } finally {
+      this.finish();
+    }
+  }
+
+  /**
+   * Reads into `p`: buffered bytes first, otherwise one read from the source,
+   * straight into `p` unless this call may be cancelled.
+   *
+   * @returns How many bytes were put at the start of `p`, or `null` at the
+   * end of the stream.
+   */
+  async readInto(p: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    this.begin(options);
+    try {
+      if (this.#end === this.#start) {
+        // A read this call may give up on must land in our own buffer: the
+        // caller may reuse `p` as soon as the call has failed.
+        if (
+          this.#eof || this.#inflight || this.#armed || this.#fixed ||
+          (this.#stopped !== undefined && !this.#shielded)
+        ) {
+          if (await this.more() === null) return null;
+        } else {
+          return await this.#wait(p);
+        }
+      }
+      const n = Math.min(this.#end - this.#start, p.length);
+      p.set(this.#buf.subarray(this.#start, this.#start + n));
+      this.#start += n;
+      return n;
+    } finally {
+      this.finish();
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes.
+   *
+   * @throws {IncompleteReadError} If the stream ends first.
+   */
+  async readExact(n: number, options?: WaitOptions): Promise<Uint8Array> {
+    this.begin(options);
+    try {
+      while (this.#end - this.#start < n) {
+        if (await this.more(n - (this.#end - this.#start)) === null) {
+          this.#throwIfClosed();
+          const partial = this.#take(this.#end - this.#start);
+          throw new IncompleteReadError(
+            `${
+              this.#context(`read ${n} bytes from`)
+            }: the stream ended after ${partial.length} bytes`,
+            partial,
+            n,
+          );
+        }
+      }
+      return this.#take(n);
+    } finally {
+      this.finish();
+    }
+  }
+
+  /**
+   * Reads up to and including `delimiter`, which must come within
+   * `maxLength` bytes.
+   *
+   * @throws {LimitExceededError} If it does not.
+   * @throws {IncompleteReadError} If the stream ends first.
+   */
+  async readUntil(
+    delimiter: Uint8Array,
+    maxLength: number,
+    options?: WaitOptions,
+  ): Promise<Uint8Array> {
+    this.begin(options);
+    try {
+      const end = await this.#scan(delimiter, maxLength);
+      if (end === -1) {
+        this.#throwIfClosed();
+        const partial = this.#take(this.#end - this.#start);
+        throw new IncompleteReadError(
+          `${
+            this.#context("read until the delimiter from")
+          }: the stream ended after ${partial.length} bytes`,
+          partial,
+        );
+      }
+      return this.#take(end - this.#start);
+    } finally {
+      this.finish();
+    }
+  }
+
+  /**
+   * Reads one line ended by `\n` or `\r\n`, decoded as UTF-8.
+   *
+   * @returns The line without its ending; at the end of the stream, the
+   * unterminated rest if there is one, then `null`.
+   * @throws {LimitExceededError} If the line is longer than `maxLength`.
+   */
+  async readLine(
+    maxLength: number,
+    options?: WaitOptions,
+  ): Promise<string | null> {
+    this.begin(options);
+    try {
+      // One byte of slack leaves room for the \r of \r\n.
+      const end = await this.#scan(LF, maxLength, 1);
+      if (end === -1) {
+        if (this.#end === this.#start) return null;
+        if (this.#end - this.#start > maxLength) this.#tooLong(maxLength);
+        const rest = decoder.decode(this.#buf.subarray(this.#start, this.#end));
+        this.#start = this.#end;
+        return rest;
+      }
+      let stop = end - 1;
+      if (stop > this.#start && this.#buf[stop - 1] === 0x0d) stop--;
+      if (stop - this.#start > maxLength) this.#tooLong(maxLength);
+      // Decoded, not handed out: the buffer can be reused in place.
+      const line = decoder.decode(this.#buf.subarray(this.#start, stop));
+      this.#start = end;
+      return line;
+    } finally {
+      this.finish();
+    }
+  }
+
+  /**
+   * Starts a call: one at a time, with `options` armed until
+   * {@linkcode BufferedReader.finish}. For callers that drive the buffer
+   * themselves with {@linkcode BufferedReader.more} and
+   * {@linkcode BufferedReader.drain}.
+   *
+   * @throws {Deno.errors.Busy} If another call is in progress.
+   * @throws {RangeError} If the timeout is not a positive number.
+   */
+  begin(options?: WaitOptions): void {
+    if (this.#busy) {
+      throw new Deno.errors.Busy(
+        `${this.#context("read from")}: another read is pending`,
+      );
+    }
+    if (options?.signal !== undefined || options?.timeout !== undefined) {
+      this.#arm(options.signal, options.timeout);
+    }
+    this.#shielded = options?.interruptible === false;
+    this.#busy = true;
+  }
+
+  /** Ends the call that {@linkcode BufferedReader.begin} started. */
+  finish(): void {
+    this.#busy = false;
+    this.#shielded = false;
+    if (this.#armed) this.#disarm();
+  }
+
+  /**
+   * Takes every buffered byte. The view is valid until the next read from
+   * the source: the caller must be done with it by then.
+   */
+  drain(): Uint8Array {
+    const bytes = this.#buf.subarray(this.#start, this.#end);
+    this.#start = this.#end;
+    return bytes;
+  }
+
+  /**
+   * Puts back the bytes the last call took, which nothing may have used:
+   * for a stream whose consumer left while the read that served it was
+   * settling.
+   */
+  unread(n: number): void {
+    this.#start -= n;
+  }
+
+  /**
+   * Waits for one read from the source into the buffer (or for the one in
+   * flight), sized to fit `wanted` more bytes.
+   *
+   * @returns The count that arrived, or `null` at the end of the stream.
+   */
+  more(wanted = 0): Promise<number | null> {
+    return this.#wait(undefined, wanted);
+  }
+
+  /**
+   * Waits for the source. With `into`, a new read goes straight there and
+   * its count is returned; without, it goes into the buffer.
+   */
+  #wait(into: Uint8Array | undefined, wanted = 0): Promise<number | null> {
+    if (this.#eof) return Promise.resolve(null);
+    if (this.#failure !== undefined) {
+      const { error } = this.#failure;
+      this.#failure = undefined;
+      return Promise.reject(error);
+    }
+    if (this.#cancelled !== undefined) {
+      return Promise.reject(this.#cancelled.reason);
+    }
+    if (!this.#inflight) {
+      const target = into ?? this.#prepare(wanted);
+      this.#inflight = true;
+      this.#into = target;
+      this.#foreign = this.#direct = into !== undefined;
+      this.#source.read(target).then(this.#landed, this.#failed);
+    }
+    const waiting = new Promise<number | null>(this.#park);
+    if (this.#stopped !== undefined && !this.#shielded) this.#stopSoon();
+    return waiting;
+  }
+
+  #park = (
+    resolve: (n: number | null) => void,
+    reject: (reason: unknown) => void,
+  ): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
+
+  #landed = (n: number | null): void => {
+    const into = this.#into!;
+    if (this.#stopTimer !== undefined) this.#clearStopTimer();
+    this.#inflight = false;
+    this.#into = undefined;
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    // Closed meanwhile: close() has already answered the waiting call.
+    if (this.#closed) return;
+    if (n === null) {
+      this.#eof = true;
+    } else {
+      this.#bytesRead += n;
+      // Nothing touches the buffer while a read is in flight, so ours lands
+      // at #end; a caller's lands in its buffer, and is kept if that caller
+      // gave up on it.
+      if (!this.#foreign) {
+        this.#end += n;
+        this.#adapt(n, into.length);
+      } else if (!this.#direct) {
+        this.#append(into.subarray(0, n));
+      }
+    }
+    resolve?.(n);
+  };
+
+  #failed = (error: unknown): void => {
+    if (this.#stopTimer !== undefined) this.#clearStopTimer();
+    this.#inflight = false;
+    this.#into = undefined;
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    if (this.#closed) return;
+    const described = describeError(error, this.#context("read from"));
+    if (reject === undefined) this.#failure = { error: described };
+    else reject(described);
+  };
+
+  /** Ends the current wait after one turn of the event loop. */
+  #stopSoon(): void {
+    this.#stopTimer ??= setTimeout(() => {
+      this.#stopTimer = undefined;
+      this.#wake(this.#stopped!.reason);
+    }, 0);
+  }
+
+  #clearStopTimer(): void {
+    clearTimeout(this.#stopTimer);
+    this.#stopTimer = undefined;
+  }
+
+  /** Rejects the waiting call, if any; the read in flight stays in flight. */
+  #wake(reason: unknown): void {
+    if (this.#stopTimer !== undefined) this.#clearStopTimer();
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    this.#direct = false;
+    reject?.(reason);
+  }
+
+  #arm(signal: AbortSignal | undefined, timeout: number | undefined): void {
+    if (
+      timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)
+    ) {
+      throw new RangeError(
+        `Cannot read with timeout ${timeout}: it must be a positive number of milliseconds`,
+      );
+    }
+    this.#armed = true;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#cancelled = { reason: signal.reason };
+      } else {
+        this.#signal = signal;
+        signal.addEventListener("abort", this.#onAbort);
+      }
+    }
+    if (timeout !== undefined) {
+      this.#timeout = timeout;
+      this.#timer = setTimeout(this.#onTimeout, timeout);
+    }
+  }
+
+  #disarm(): void {
+    this.#armed = false;
+    this.#cancelled = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#signal = undefined;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #onAbort = (): void => this.#cancel(this.#signal?.reason);
+
+  #onTimeout = (): void => {
+    this.#timer = undefined;
+    this.#cancel(
+      new Deno.errors.TimedOut(
+        `${this.#context("read from")}: timed out after ${this.#timeout} ms`,
+      ),
+    );
+  };
+
+  #cancel(reason: unknown): void {
+    this.#cancelled ??= { reason };
+    this.#wake(this.#cancelled.reason);
+  }
+
+  #context(operation: string): string {
+    return this.#label === undefined
+      ? `Cannot ${operation}`
+      : `Cannot ${operation} "${this.#label()}"`;
+  }
+
+  #throwIfClosed(): void {
+    if (this.#closed) {
+      throw new Deno.errors.BadResource(
+        `${this.#context("read from")}: the connection is closed`,
+      );
+    }
+  }
+
+  #tooLong(maxLength: number): never {
+    throw new LimitExceededError(
+      `${this.#context("read from")}: no delimiter within ${maxLength} bytes`,
+      maxLength,
+    );
+  }
+
+  /** Returns `n` buffered bytes and consumes them. */
+  #take(n: number): Uint8Array {
+    const bytes = this.#buf.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    this.#shared = !this.#fixed;
+    return bytes;
+  }
+
+  /**
+   * Fills the buffer until `delim` is buffered or the limit is passed.
+   *
+   * @returns The offset just past the delimiter, or -1 at the end of stream.
+   */
+  async #scan(
+    delim: Uint8Array,
+    maxLength: number,
+    slack = 0,
+  ): Promise<number> {
+    let from = this.#start;
+    for (;;) {
+      const index = indexOf(this.#buf, delim, from, this.#end);
+      if (index !== -1) {
+        if (index - this.#start > maxLength + slack) this.#tooLong(maxLength);
+        return index + delim.length;
+      }
+      if (this.#end - this.#start > maxLength + slack + delim.length - 1) {
+        this.#tooLong(maxLength);
+      }
+      const scanned = this.#end - this.#start;
+      if (await this.more(scanned) === null) return -1;
+      // The delimiter may straddle the old end; the buffer may have moved.
+      from = this.#start + Math.max(0, scanned - delim.length + 1);
+    }
+  }
+
+  /** Makes room in the buffer for a read; returns where the read goes. */
+  #prepare(wanted: number): Uint8Array {
+    const pending = this.#end - this.#start;
+    if (pending === 0 && !this.#shared) this.#start = this.#end = 0;
+    if (this.#fixed) {
+      if (this.#start > 0) this.#compact();
+      if (this.#end === this.#buf.length) {
+        throw new RangeError(
+          `${
+            this.#context("read from")
+          }: the ${this.#buf.length}-byte buffer is full`,
+        );
+      }
+    } else {
+      this.#grow(pending, wanted);
+    }
+    // A loop that refills the same empty buffer reads into the same place:
+    // reuse the view rather than allocate one per read.
+    if (
+      this.#view?.buffer !== this.#buf.buffer ||
+      this.#view.byteOffset !== this.#buf.byteOffset + this.#end
+    ) {
+      this.#view = this.#buf.subarray(this.#end);
+    }
+    return this.#view;
+  }
+
+  #compact(): void {
+    this.#buf.copyWithin(0, this.#start, this.#end);
+    this.#end -= this.#start;
+    this.#start = 0;
+  }
+
+  /** Makes the adaptive buffer fit the next read. */
+  #grow(pending: number, wanted: number): void {
+    // Size by what has arrived, never by what the peer announced: at most
+    // doubling what is buffered, so long pieces are copied O(log n) times.
+    const need = Math.max(
+      this.#shared
+        ? Math.min(this.#readSize, MAX_VIEW_READ_SIZE)
+        : this.#readSize,
+      Math.min(wanted, Math.max(pending, MAX_VIEW_READ_SIZE)),
+    );
+    let room = this.#buf.length - this.#end;
+    if (
+      !this.#shared && this.#start > 0 && room < need / 2 &&
+      this.#buf.length - pending >= need
+    ) {
+      this.#compact();
+      room = this.#buf.length - pending;
+    }
+    // A fresh buffer when there is too little room, or so much that an idle
+    // connection would sit on a large one.
+    if (room < need / 2 || room > 4 * need) this.#replace(pending + need);
+  }
+
+  #replace(size: number): void {
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = next;
+    this.#shared = false;
+  }
+
+  /** Grows or shrinks the next read's size after one of `asked` brought `n`. */
+  #adapt(n: number, asked: number): void {
+    if (this.#fixed) return;
+    // Grow while reads come back full; drop back once they come back small, so
+    // a connection that goes idle waits with a small buffer.
+    if (n === asked) {
+      this.#readSize = Math.min(
+        Math.max(this.#readSize, asked) * 2,
+        MAX_READ_SIZE,
+      );
+    } else if (n < this.#readSize / 8) {
+      // Follow the reads down rather than drop to the minimum: a short read
+      // in the middle of a bulk transfer should not cost ten regrowths, and
+      // the tiny read before a pause still brings the buffer down.
+      this.#readSize = Math.max(MIN_READ_SIZE, n * 2);
+    }
+  }
+
+  /** Copies bytes that landed elsewhere to the end of the buffer. */
+  #append(bytes: Uint8Array): void {
+    // Only an adaptive buffer gets here: readInto() never reads straight
+    // into a caller's buffer when the buffer is fixed.
+    if (this.#buf.length - this.#end < bytes.length) {
+      this.#replace(this.#end - this.#start + bytes.length);
+    }
+    this.#buf.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+}
+
+function indexOf(
+  haystack: Uint8Array,
+  needle: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  const first = needle[0]!;
+  const last = to - needle.length;
+  for (let i = haystack.indexOf(first, from); i !== -1 && i <= last;) {
+    let j = 1;
+    while (j < needle.length && haystack[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+    i = haystack.indexOf(first, i + 1);
+  }
+  return -1;
+}
