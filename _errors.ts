@@ -30,3 +30,73 @@ export function describeError(error: unknown, context: string): unknown {
     ? error
     : new Error(message, { cause: error });
 }
+
+/**
+ * Thrown when a host name does not resolve to an address, when connecting or
+ * listening. The message names the host once, with the resolver's reason.
+ *
+ * @example Telling a typo from a refusal
+ * ```ts
+ * import { NameResolutionError, TcpClient } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * const error = await TcpClient.connect({ hostname: "no-such-host.invalid", port: 80 })
+ *   .catch((e) => e);
+ * assert.ok(error instanceof NameResolutionError);
+ * assert.equal(error.hostname, "no-such-host.invalid");
+ * ```
+ */
+export class NameResolutionError extends Error {
+  /** The host name that did not resolve. */
+  readonly hostname: string;
+  /**
+   * Whether the resolver said the failure is temporary (`EAI_AGAIN`: no
+   * answer from the name server), so that trying again later may work.
+   */
+  readonly temporary: boolean;
+
+  /**
+   * Makes an error for a host name that did not resolve.
+   *
+   * @param message What failed.
+   * @param hostname The host name.
+   * @param options The runtime's error as `cause`.
+   */
+  constructor(message: string, hostname: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NameResolutionError";
+    this.hostname = hostname;
+    this.temporary = /temporary/i.test(String(
+      (options?.cause as Error | undefined)?.message,
+    ));
+  }
+}
+
+const LOOKUP_FAILED = /^failed to lookup address information: /i;
+
+/**
+ * Turns the runtime's plain `Error` for a failed lookup into a
+ * {@linkcode NameResolutionError}; returns anything else as it is.
+ *
+ * @param context What failed and where: `Cannot connect to "host:port"`.
+ */
+export function resolutionError(
+  error: unknown,
+  hostname: string,
+  context: string,
+): unknown {
+  if (
+    !(error instanceof Error) || error.constructor !== Error ||
+    !LOOKUP_FAILED.test(error.message)
+  ) {
+    return error;
+  }
+  const reason = error.message.replace(LOOKUP_FAILED, "");
+  return new NameResolutionError(
+    `${context}: cannot resolve the host name: ${
+      reason.charAt(0).toLowerCase() + reason.slice(1)
+    }`,
+    hostname,
+    { cause: error },
+  );
+}

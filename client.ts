@@ -23,7 +23,16 @@
  */
 
 import { TcpConnection } from "./connection.ts";
-import { describeError, formatAddr } from "./_errors.ts";
+import {
+  describeError,
+  formatAddr,
+  NameResolutionError,
+  resolutionError,
+} from "./_errors.ts";
+import { IdleWatcher } from "./_idle_watcher.ts";
+import { prepareRuntime } from "./_runtime.ts";
+
+export { NameResolutionError };
 
 /** TLS settings for {@linkcode TcpClientOptions.tls}. */
 export interface TlsOptions {
@@ -76,6 +85,16 @@ export interface TcpClientOptions {
    * @default {false}
    */
   keepAlive?: boolean;
+  /**
+   * Closes the connection once it has neither read nor written anything for
+   * this many milliseconds, as the server's option of the same name does:
+   * reads then return `null`, and {@linkcode TcpConnection.signal}'s reason
+   * is a {@linkcode Deno.errors.TimedOut}. To fail one read that waits too
+   * long instead, give the read a `timeout`.
+   *
+   * @default {undefined} (never)
+   */
+  idleTimeout?: number;
 }
 
 /**
@@ -111,7 +130,10 @@ export class TcpClient extends TcpConnection {
    * @throws {Deno.errors.ConnectionRefused} If nothing listens there; the
    * message names `host:port`.
    * @throws {Deno.errors.TimedOut} If `timeout` passes first.
-   * @throws {Error} If the host name does not resolve; the message names it.
+   * @throws {Deno.errors.ConnectionRefused} If the connection would be to
+   * itself: a connect to a free port on this machine can be answered by its
+   * own socket (TCP simultaneous open), which would read back its own bytes.
+   * @throws {NameResolutionError} If the host name does not resolve.
    *
    * @example Failing clearly
    * ```ts
@@ -128,7 +150,7 @@ export class TcpClient extends TcpConnection {
    * ```
    */
   static async connect(options: TcpClientOptions): Promise<TcpClient> {
-    const { port, timeout, signal } = options;
+    const { port, timeout, signal, idleTimeout } = options;
     const hostname = options.hostname ?? "127.0.0.1";
     if (typeof hostname !== "string" || hostname === "") {
       throw new TypeError(
@@ -147,7 +169,16 @@ export class TcpClient extends TcpConnection {
         `Cannot connect with timeout ${timeout}: it must be a positive number of milliseconds`,
       );
     }
+    if (
+      idleTimeout !== undefined &&
+      !(Number.isFinite(idleTimeout) && idleTimeout > 0)
+    ) {
+      throw new RangeError(
+        `Cannot connect with idleTimeout ${idleTimeout}: it must be a positive number of milliseconds`,
+      );
+    }
     signal?.throwIfAborted();
+    prepareRuntime();
     const where = formatAddr({ hostname, port });
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
@@ -167,6 +198,11 @@ export class TcpClient extends TcpConnection {
         transport: "tcp",
         signal: controller.signal,
       });
+      if (isSelfConnection(conn)) {
+        throw new Deno.errors.ConnectionRefused(
+          "Connection refused (the socket connected to itself, so nothing listens there)",
+        );
+      }
       // Socket options outlive startTls, and a TLS connection has no setters.
       const tcp = conn as Deno.TcpConn;
       tcp.setNoDelay(options.noDelay ?? true);
@@ -190,7 +226,9 @@ export class TcpClient extends TcpConnection {
           controller.signal.removeEventListener("abort", cancel);
         }
       }
-      return new TcpClient(conn);
+      const client = new TcpClient(conn);
+      if (idleTimeout !== undefined) watchIdle(client, idleTimeout, where);
+      return client;
     } catch (error) {
       if (conn) {
         try {
@@ -200,19 +238,30 @@ export class TcpClient extends TcpConnection {
         }
       }
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (
-        error instanceof Error && error.constructor === Error &&
-        /lookup/i.test(error.message)
-      ) {
-        throw new Error(
-          `Cannot connect to "${where}": cannot resolve host "${hostname}": ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw describeError(error, `Cannot connect to "${where}"`);
+      const context = `Cannot connect to "${where}"`;
+      const resolution = resolutionError(error, hostname, context);
+      throw resolution === error ? describeError(error, context) : resolution;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+function isSelfConnection(conn: Deno.Conn): boolean {
+  const local = conn.localAddr as Deno.NetAddr;
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  return local.port === remote.port && local.hostname === remote.hostname;
+}
+
+/** Closes `client` once it makes no progress for `timeout` ms. */
+function watchIdle(client: TcpClient, timeout: number, where: string): void {
+  const watcher = new IdleWatcher(timeout, (conn) =>
+    conn.close(
+      new Deno.errors.TimedOut(
+        `Connection to "${where}" was idle for ${timeout} ms`,
+      ),
+    ));
+  watcher.add(client);
+  client.closed.then(() => watcher.delete(client));
 }

@@ -24,8 +24,9 @@
  */
 
 import { TcpConnection } from "./connection.ts";
-import { describeError, formatAddr } from "./_errors.ts";
+import { describeError, formatAddr, resolutionError } from "./_errors.ts";
 import { IdleWatcher } from "./_idle_watcher.ts";
+import { prepareRuntime } from "./_runtime.ts";
 
 const MIN_BACKOFF = 5;
 const MAX_BACKOFF = 1000;
@@ -260,6 +261,7 @@ export class TcpServer
    * @throws {RangeError} If `port`, `maxConnections` or `idleTimeout` is out of range.
    * @throws {TypeError} If only one of `cert` and `key` is given.
    * @throws {Deno.errors.AddrInUse} If the address is taken; the message names it.
+   * @throws {NameResolutionError} If `hostname` does not resolve.
    *
    * @example Listening on a free port
    * ```ts
@@ -302,13 +304,16 @@ export class TcpServer
       );
     }
     const where = formatAddr({ hostname, port });
+    prepareRuntime();
     let listener: Deno.Listener;
     try {
       listener = cert !== undefined && key !== undefined
         ? Deno.listenTls({ hostname, port, cert, key, transport: "tcp" })
         : Deno.listen({ hostname, port, transport: "tcp" });
     } catch (error) {
-      throw describeError(error, `Cannot listen on "${where}"`);
+      const context = `Cannot listen on "${where}"`;
+      const resolution = resolutionError(error, hostname, context);
+      throw resolution === error ? describeError(error, context) : resolution;
     }
     return new TcpServer(listener, options);
   }

@@ -1,6 +1,6 @@
 // Copyright 2026 the tcp authors. MIT license.
 import assert from "node:assert/strict";
-import { TcpClient, TcpServer } from "../mod.ts";
+import { NameResolutionError, TcpClient, TcpServer } from "../mod.ts";
 
 /** A port with nothing listening on it. */
 function closedPort(): number {
@@ -84,14 +84,18 @@ Deno.test("TcpClient.connect() names host and port when refused", async () => {
   );
 });
 
-Deno.test("TcpClient.connect() names a host that does not resolve", async () => {
+Deno.test("TcpClient.connect() names a host that does not resolve, once", async () => {
   await assert.rejects(
     TcpClient.connect({ hostname: "no-such-host.invalid", port: 80 }),
     (error: Error) => {
+      assert.ok(error instanceof NameResolutionError);
+      assert.equal(error.hostname, "no-such-host.invalid");
+      assert.equal(error.temporary, false);
       assert.match(
         error.message,
-        /^Cannot connect to "no-such-host\.invalid:80": cannot resolve host "no-such-host\.invalid"/,
+        /^Cannot connect to "no-such-host\.invalid:80": cannot resolve the host name: [a-z][^:]*$/,
       );
+      assert.equal(error.message.split("no-such-host").length, 2);
       return true;
     },
   );
@@ -161,7 +165,67 @@ Deno.test("TcpClient.connect() rejects bad arguments at once", async () => {
     RangeError,
   );
   await assert.rejects(
+    TcpClient.connect({ port: 80, idleTimeout: 0 }),
+    RangeError,
+  );
+  await assert.rejects(
     TcpClient.connect({ hostname: "", port: 80 }),
     TypeError,
   );
+});
+
+/**
+ * Runs `_self_connect.ts` in a network namespace of its own (made with
+ * `unshare`, as an unprivileged user too) whose only ephemeral port is 40000:
+ * a connect to 127.0.0.1:40000 is then always a self-connection.
+ */
+async function inSelfConnectNamespace(mode: string): Promise<string> {
+  const script = new URL("./_self_connect.ts", import.meta.url).pathname;
+  const { stdout, stderr, success } = await new Deno.Command("unshare", {
+    args: [
+      "-rn",
+      "sh",
+      "-c",
+      `ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="40000 40000" && exec "${Deno.execPath()}" run --allow-net "${script}" ${mode} 40000`,
+    ],
+  }).output();
+  const text = new TextDecoder().decode(stdout).trim();
+  assert.ok(success, new TextDecoder().decode(stderr));
+  return text;
+}
+
+Deno.test("TcpClient.connect() refuses a connection to itself", async () => {
+  // The runtime alone reads its own bytes back from such a "server".
+  assert.equal(
+    await inSelfConnectNamespace("raw"),
+    "connected from 127.0.0.1:40000",
+  );
+  assert.equal(
+    await inSelfConnectNamespace("client"),
+    'ConnectionRefused: Cannot connect to "127.0.0.1:40000": connection refused (the socket connected to itself, so nothing listens there)',
+  );
+});
+
+Deno.test("TcpClient.connect() idleTimeout closes a connection that makes no progress", async () => {
+  // A server that accepts and never answers.
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    while (await conn.read() !== null);
+  });
+  await using client = await TcpClient.connect({
+    port: server.addr.port,
+    idleTimeout: 100,
+  });
+  const start = performance.now();
+  assert.equal(await client.read(), null);
+  assert.ok(performance.now() - start >= 95);
+  assert.ok(client.signal.reason instanceof Deno.errors.TimedOut);
+  assert.match(
+    client.signal.reason.message,
+    /^Connection to "127\.0\.0\.1:\d+" was idle for 100 ms$/,
+  );
+  // The idle watcher stopped with the connection.
+  await assert.rejects(client.write("x"), Deno.errors.BadResource);
+  await server.shutdown();
+  await serving;
 });

@@ -10,6 +10,10 @@ import {
 
 const decoder = new TextDecoder();
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
  * Connects a client to a one-connection server and hands both ends to `fn`;
  * closes both and waits for the server to finish, whatever happens.
@@ -468,5 +472,95 @@ Deno.test("TcpConnection.copyTo() ends when its connection is closed", async () 
     assert.equal(decoder.decode(await client.readExact(1)), "x");
     peer.close();
     assert.equal(await copying, 1);
+  });
+});
+
+Deno.test("TcpConnection read with a 50 ms timeout times out, then a later read returns the bytes sent after it", async () => {
+  await withPair(async (client, peer) => {
+    const start = performance.now();
+    await assert.rejects(client.readLine({ timeout: 50 }), (error: Error) => {
+      assert.ok(error instanceof Deno.errors.TimedOut);
+      assert.match(
+        error.message,
+        /^Cannot read from "127\.0\.0\.1:\d+": timed out after 50 ms$/,
+      );
+      return true;
+    });
+    assert.ok(performance.now() - start >= 45);
+    await peer.write("after the timeout\n");
+    assert.equal(await client.readLine(), "after the timeout");
+  });
+});
+
+Deno.test("TcpConnection read cancelled by its signal leaves the connection usable", async () => {
+  await withPair(async (client, peer) => {
+    const controller = new AbortController();
+    const reading = client.readExact(10, { signal: controller.signal });
+    await peer.write("12345");
+    await delay(20);
+    const reason = new Error("no longer needed");
+    controller.abort(reason);
+    await assert.rejects(reading, (error) => error === reason);
+    // What had arrived is still there, in order, with what comes next.
+    await peer.write("67890");
+    assert.equal(decoder.decode(await client.readExact(10)), "1234567890");
+  });
+});
+
+Deno.test("TcpConnection reads that wait end when the connection is interrupted, and writes go on", async (t) => {
+  const reads: Record<string, (conn: TcpConnection) => Promise<unknown>> = {
+    "read()": (conn) => conn.read(),
+    "readInto()": (conn) => conn.readInto(new Uint8Array(16)),
+    "readLine()": (conn) => conn.readLine(),
+    "lines()": async (conn) => {
+      for await (const _ of conn.lines());
+    },
+    "readUntil()": (conn) => conn.readUntil("\0"),
+    "readExact()": (conn) => conn.readExact(4),
+    "copyTo()": (conn) => conn.copyTo(conn),
+  };
+  for (const [name, read] of Object.entries(reads)) {
+    await t.step(name, async () => {
+      await withPair(async (client, peer) => {
+        const reading = read(peer);
+        await delay(10);
+        const reason = new Deno.errors.Interrupted("shutting down");
+        peer.interrupt(reason);
+        await assert.rejects(reading, (error) => error === reason);
+        assert.equal(peer.signal.reason, reason);
+        // The connection is open: the goodbye gets through.
+        await peer.write("bye\n");
+        assert.equal(await client.readLine(), "bye");
+      });
+    });
+  }
+});
+
+Deno.test("TcpConnection.interrupt() still returns what has arrived, then ends waits", async () => {
+  await withPair(async (client, peer) => {
+    await client.write("one\ntwo\nhalf");
+    await delay(20);
+    peer.interrupt();
+    assert.equal(await peer.readLine(), "one");
+    assert.equal(await peer.readLine(), "two");
+    await assert.rejects(peer.readLine(), Deno.errors.Interrupted);
+    // A read in the middle of a message can choose to wait on.
+    const rest = peer.readLine({ interruptible: false });
+    await delay(10);
+    await client.write(" and half\n");
+    assert.equal(await rest, "half and half");
+  });
+});
+
+Deno.test("TcpConnection.readable cancelled mid-read releases its read at once", async () => {
+  await withPair(async (client, peer) => {
+    const reader = client.readable.getReader();
+    const pending = reader.read();
+    await reader.cancel();
+    await pending;
+    // No Busy: the read the stream was waiting on has ended.
+    const line = client.readLine();
+    await peer.write("next\n");
+    assert.equal(await line, "next");
   });
 });

@@ -1,6 +1,11 @@
 // Copyright 2026 the tcp authors. MIT license.
 import assert from "node:assert/strict";
-import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
+import {
+  NameResolutionError,
+  TcpClient,
+  type TcpConnection,
+  TcpServer,
+} from "../mod.ts";
 
 const decoder = new TextDecoder();
 const cert = Deno.readTextFileSync(
@@ -373,8 +378,11 @@ Deno.test("TcpServer speaks TLS with a certificate", async () => {
   await serving;
 });
 
-Deno.test("TcpServer keeps accepting after running out of file descriptors", async () => {
-  // A child process with few descriptors runs an echo server.
+Deno.test("TcpServer keeps accepting after running out of file descriptors, even right after it starts", async () => {
+  // A child process with few descriptors runs an echo server and is flooded
+  // within its first milliseconds. The runtime sets up its signal handling
+  // lazily about half a second after start and used to panic then, with no
+  // descriptor left; the flood is held for longer than that.
   const script = new URL("./_emfile_server.ts", import.meta.url).pathname;
   const child = new Deno.Command("bash", {
     args: [
@@ -399,10 +407,10 @@ Deno.test("TcpServer keeps accepting after running out of file descriptors", asy
     for (let i = 0; i < 80; i++) {
       clients.push(await TcpClient.connect({ port }));
     }
-    await delay(300);
+    await delay(1500);
     for (const client of clients) client.close();
     clients.length = 0;
-    // The accept loop survived: a new client is served.
+    // The process and its accept loop survived: a new client is served.
     await using client = await TcpClient.connect({ port, timeout: 5000 });
     await client.write("alive\n");
     assert.equal(await client.readLine(), "alive");
@@ -411,9 +419,12 @@ Deno.test("TcpServer keeps accepting after running out of file descriptors", asy
     child.kill("SIGTERM");
     await stdout.cancel();
     const stderr = await new Response(child.stderr).text();
-    await child.status;
+    const status = await child.status;
+    assert.doesNotMatch(stderr, /panicked/);
     assert.match(stderr, /Cannot accept on "127\.0\.0\.1:\d+", retrying in/);
     assert.doesNotMatch(stderr, /^\s+at /m);
+    // The library registered no SIGTERM handler: the default one ended it.
+    assert.equal(status.signal, "SIGTERM");
   }
 });
 
@@ -483,4 +494,162 @@ Deno.test("TcpServer does not report a peer that resets the connection", async (
     String(failure),
   );
   assert.deepEqual(errors, []);
+});
+
+Deno.test("TcpServer.shutdown() resolves by its deadline when a handler never returns", async () => {
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.write("hi\n");
+    // Ignores its connection, its signal and everything else.
+    await new Promise(() => {});
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  assert.equal(await client.readLine(), "hi");
+  const start = performance.now();
+  const result = await server.shutdown({ timeout: 200 });
+  const elapsed = performance.now() - start;
+  assert.deepEqual(result, { drained: 0, cut: 1, abandoned: 1 });
+  assert.ok(elapsed < 300, `shutdown took ${elapsed.toFixed(0)} ms`);
+  await serving;
+  await server.finished;
+  assert.equal(await client.read(), null);
+});
+
+Deno.test("TcpServer.close() resolves at once when a handler never returns", async () => {
+  const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(() => new Promise(() => {}));
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await until(() => server.connections === 1, "served");
+  const start = performance.now();
+  await server.close();
+  const elapsed = performance.now() - start;
+  assert.ok(elapsed < 100, `close took ${elapsed.toFixed(0)} ms`);
+  await serving;
+  assert.equal(await client.read(), null);
+});
+
+/** Reads lines until the shutdown, then says goodbye. */
+async function politeEcho(conn: TcpConnection): Promise<void> {
+  try {
+    for await (const line of conn.lines()) await conn.write(`${line}\n`);
+  } catch (error) {
+    if (error !== conn.signal.reason) throw error;
+    await conn.write("bye\n");
+  }
+}
+
+Deno.test("TcpServer.shutdown() ends 100 idle handlers at once, each with its goodbye", async () => {
+  const errors: unknown[] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    onError: (error) => errors.push(error),
+  });
+  const serving = server.serve(politeEcho);
+  const clients = await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      const client = await TcpClient.connect({ port: server.addr.port });
+      await client.write("hi\n");
+      assert.equal(await client.readLine(), "hi");
+      return client;
+    }),
+  );
+  try {
+    // Every handler now waits in lines() for a line that never comes.
+    const start = performance.now();
+    const result = await server.shutdown({ timeout: 10_000 });
+    const elapsed = performance.now() - start;
+    assert.deepEqual(result, { drained: 100, cut: 0, abandoned: 0 });
+    assert.ok(elapsed < 100, `shutdown took ${elapsed.toFixed(0)} ms`);
+    for (const client of clients) {
+      assert.equal(await client.readLine(), "bye");
+      assert.equal(await client.read(), null);
+    }
+    await serving;
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+Deno.test("TcpServer leaves an await using block at once when its clients are idle", async () => {
+  let client: TcpClient | undefined;
+  let serving: Promise<void> | undefined;
+  let start = 0;
+  try {
+    await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+    serving = server.serve(politeEcho);
+    client = await TcpClient.connect({ port: server.addr.port });
+    await client.write("hi\n");
+    assert.equal(await client.readLine(), "hi");
+    start = performance.now();
+  } finally {
+    // The block's end shut the server down.
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed < 100, `leaving the block took ${elapsed.toFixed(0)} ms`);
+    await serving;
+    assert.equal(await client?.readLine(), "bye");
+    client?.close();
+  }
+});
+
+Deno.test("TcpServer signal ends a server with idle clients at once", async () => {
+  const controller = new AbortController();
+  const server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: controller.signal,
+  });
+  const serving = server.serve(politeEcho);
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await client.write("hi\n");
+  assert.equal(await client.readLine(), "hi");
+  const start = performance.now();
+  controller.abort();
+  await serving;
+  const elapsed = performance.now() - start;
+  assert.ok(elapsed < 100, `stopping took ${elapsed.toFixed(0)} ms`);
+  assert.equal(await client.readLine(), "bye");
+});
+
+Deno.test("TcpServer neither reports nor waits after peers that reset in the backlog", async () => {
+  const errors: unknown[] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    onError: (error) => errors.push(error),
+  });
+  // 50 peers connect and reset before anything accepts them: each makes
+  // accept() fail with NotConnected.
+  const script = new URL("./_reset_peers.py", import.meta.url).pathname;
+  const { success } = await new Deno.Command("python3", {
+    args: [script, String(server.addr.port), "50"],
+  }).output();
+  assert.ok(success);
+  const serving = server.serve(echo);
+  const start = performance.now();
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  await client.write("real\n");
+  assert.equal(await client.readLine(), "real");
+  const elapsed = performance.now() - start;
+  assert.ok(elapsed < 100, `the real client waited ${elapsed.toFixed(0)} ms`);
+  client.close();
+  await server.shutdown();
+  await serving;
+  assert.deepEqual(errors, []);
+});
+
+Deno.test("TcpServer.listen() names a host that does not resolve", () => {
+  assert.throws(
+    () => TcpServer.listen({ hostname: "no-such-host.invalid", port: 0 }),
+    (error: Error) => {
+      assert.ok(error instanceof NameResolutionError);
+      assert.equal(error.hostname, "no-such-host.invalid");
+      assert.match(
+        error.message,
+        /^Cannot listen on "no-such-host\.invalid:0": cannot resolve the host name: /,
+      );
+      return true;
+    },
+  );
 });
