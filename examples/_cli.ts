@@ -76,6 +76,23 @@ export function parsePositiveInteger(value: string, flag: string): number {
   return n;
 }
 
+/**
+ * A signal that aborts `ms` milliseconds from now with a
+ * `Deno.errors.TimedOut` that says what took too long: one deadline for a
+ * whole exchange, passed to the connect and to every read. Its timer does not
+ * keep the program alive.
+ */
+export function deadline(ms: number, what: string): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Deno.errors.TimedOut(`${what} took longer than ${ms} ms`),
+    );
+  }, ms);
+  Deno.unrefTimer(timer);
+  return controller.signal;
+}
+
 /** Formats an address as `host:port`, with brackets around an IPv6 host. */
 export function hostPort(addr: { hostname: string; port: number }): string {
   return addr.hostname.includes(":")

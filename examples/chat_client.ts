@@ -34,7 +34,8 @@ Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8002)
   --nick NAME      Your nickname, instead of typing it first
-  --timeout MS     How long connecting may take (default: 5000)
+  --timeout MS     How long connecting may take; a chat has no end to wait
+                   for, so nothing else is timed (default: 5000)
   -h, --help       Show this help
 `;
 

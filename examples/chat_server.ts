@@ -62,14 +62,6 @@ export class ChatRoom {
 
   /** Holds one client's part of the chat, from nickname to leaving. */
   async serve(conn: TcpConnection): Promise<void> {
-    // A waiting read cannot watch the shutdown signal; saying goodbye and
-    // closing is what ends it.
-    const onShutdown = () => {
-      conn.write("* server is shutting down\n")
-        .catch(() => {})
-        .finally(() => conn.close());
-    };
-    conn.signal.addEventListener("abort", onShutdown, { once: true });
     let member: Member | undefined;
     try {
       member = await this.#join(conn);
@@ -80,11 +72,16 @@ export class ChatRoom {
         this.#broadcast(`<${member.nick}> ${line}`, member);
       }
     } catch (error) {
-      if (!(error instanceof LimitExceededError)) throw error;
-      await conn.write(`* lines are limited to ${MAX_LINE} bytes, goodbye\n`);
+      // The server is shutting down: the waiting read ended with the
+      // signal's reason, and writing still works.
+      if (error === conn.signal.reason) {
+        await conn.write("* server is shutting down\n");
+      } else if (error instanceof LimitExceededError) {
+        await conn.write(`* lines are limited to ${MAX_LINE} bytes, goodbye\n`);
+      } else {
+        throw error;
+      }
     } finally {
-      // Closing the connection aborts the signal too; that is not a shutdown.
-      conn.signal.removeEventListener("abort", onShutdown);
       if (member) this.#leave(member);
     }
   }

@@ -14,6 +14,7 @@
 
 import { TcpClient } from "../mod.ts";
 import {
+  deadline,
   hostPort,
   parseFlags,
   parsePort,
@@ -30,7 +31,8 @@ Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8000)
   --message TEXT   What to send (default: "Hello, world")
-  --timeout MS     How long connecting may take (default: 5000)
+  --timeout MS     How long the whole exchange may take: connecting, sending
+                   and reading the echo back (default: 5000)
   -h, --help       Show this help
 `;
 
@@ -48,11 +50,12 @@ async function main(args: string[]): Promise<void> {
   const port = parsePort(flags.port);
   const timeout = parsePositiveInteger(flags.timeout, "--timeout");
   const message = new TextEncoder().encode(flags.message);
+  const signal = deadline(timeout, "The echo");
 
   await using conn = await TcpClient.connect({
     hostname: flags.hostname,
     port,
-    timeout,
+    signal,
   });
   await conn.write(message);
   // TCP is a byte stream, not a message stream: the echo may arrive in
@@ -61,7 +64,7 @@ async function main(args: string[]): Promise<void> {
   let reply = "";
   let received = 0;
   while (received < message.length) {
-    const data = await conn.read(1024);
+    const data = await conn.read(1024, { signal });
     if (data === null) {
       throw new Error(
         `Cannot read the echo from "${

@@ -32,11 +32,12 @@ Options:
   -h, --help       Show this help
 `;
 
-/** Echoes one connection until the client stops sending. */
+/**
+ * Echoes one connection until the client stops sending. When the server
+ * shuts down, the waiting read rejects with `conn.signal.reason`, which ends
+ * the echo (the server does not report it).
+ */
 export async function echo(conn: TcpConnection): Promise<void> {
-  // A read cannot watch the shutdown signal, so shutdown closes the
-  // connection, and the waiting read returns null.
-  conn.signal.addEventListener("abort", () => conn.close(), { once: true });
   for (let data; (data = await conn.read(1024)) !== null;) {
     await conn.write(data);
   }

@@ -33,7 +33,8 @@ Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8001)
   --name NAME      A name to send; repeat for several
-  --timeout MS     How long connecting may take (default: 5000)
+  --timeout MS     How long connecting, and each wait for a reply, may take
+                   (default: 5000)
   -h, --help       Show this help
 `;
 
@@ -60,7 +61,7 @@ async function main(args: string[]): Promise<void> {
   });
   const server = hostPort(conn.remoteAddr);
   const expectLine = async (): Promise<string> => {
-    const line = await conn.readLine();
+    const line = await conn.readLine({ timeout });
     if (line === null) {
       throw new Error(`Cannot read a reply from "${server}": it hung up`);
     }
@@ -78,7 +79,7 @@ async function main(args: string[]): Promise<void> {
   }
   await conn.write("exit\n");
   // Print whatever the server still says until it hangs up.
-  for await (const line of conn.lines()) console.log(line);
+  for await (const line of conn.lines({ timeout })) console.log(line);
 }
 
 if (import.meta.main) await run(main);

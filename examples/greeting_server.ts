@@ -41,14 +41,6 @@ const MAX_LINE = 1024;
  * too.
  */
 export async function greet(conn: TcpConnection): Promise<void> {
-  // A waiting read cannot watch the shutdown signal; saying goodbye and
-  // closing is what ends it.
-  const onShutdown = () => {
-    conn.write("Server is shutting down, goodbye!\n")
-      .catch(() => {})
-      .finally(() => conn.close());
-  };
-  conn.signal.addEventListener("abort", onShutdown, { once: true });
   try {
     await conn.write("Welcome!\n");
     for await (const line of conn.lines({ maxLength: MAX_LINE })) {
@@ -60,13 +52,16 @@ export async function greet(conn: TcpConnection): Promise<void> {
       await conn.write(`Hello, ${name || "stranger"}!\n`);
     }
   } catch (error) {
+    // The server is shutting down: the waiting read ended with the signal's
+    // reason, and writing still works.
+    if (error === conn.signal.reason) {
+      await conn.write("Server is shutting down, goodbye!\n");
+      return;
+    }
     // A flood without a newline is the client's fault: tell it, do not log
     // it as a server failure.
     if (!(error instanceof LimitExceededError)) throw error;
     await conn.write(`Error: lines are limited to ${MAX_LINE} bytes\n`);
-  } finally {
-    // Closing the connection aborts the signal too; that is not a shutdown.
-    conn.signal.removeEventListener("abort", onShutdown);
   }
 }
 

@@ -108,6 +108,45 @@ Deno.test("echo_client.ts prints the echo of its message and exits 0", async () 
   assert.equal(unicode.stdout, `${message}\n`);
 });
 
+Deno.test("client examples give up on a server that never answers, after --timeout", async (t) => {
+  // Accepts, reads everything, says nothing.
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    while (await conn.read() !== null);
+  });
+  const port = String(server.addr.port);
+  await t.step("echo_client.ts: the whole exchange", async () => {
+    const result = await runExample("echo_client.ts", [
+      "--port",
+      port,
+      "--timeout",
+      "300",
+    ]);
+    assert.equal(result.code, 1);
+    assertOneErrorLine(
+      result.stderr,
+      /^error: The echo took longer than 300 ms$/,
+    );
+  });
+  await t.step("greeting_client.ts: each wait for a reply", async () => {
+    const result = await runExample("greeting_client.ts", [
+      "--port",
+      port,
+      "--name",
+      "Ada",
+      "--timeout",
+      "300",
+    ]);
+    assert.equal(result.code, 1);
+    assertOneErrorLine(
+      result.stderr,
+      /^error: Cannot read from "127\.0\.0\.1:\d+": timed out after 300 ms$/,
+    );
+  });
+  await server.shutdown();
+  await serving;
+});
+
 Deno.test("greeting_server.ts greets several clients at once and hangs up on exit", async () => {
   await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
   const port = await server.listeningPort();
