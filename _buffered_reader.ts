@@ -4,7 +4,7 @@
 // decoder. Every wait for the source happens here, which is what makes reads
 // cancellable without losing bytes.
 
-import { describeError } from "./_errors.ts";
+import { describeError, formatAddr } from "./_errors.ts";
 
 /** Where bytes come from: a `Deno.Conn`, or a reader of another buffer. */
 export interface ByteSource {
@@ -30,8 +30,11 @@ export interface BufferedReaderOptions {
    * views stay valid for good.
    */
   buffer?: Uint8Array;
-  /** Names the peer in messages: `Cannot read from "<label>": ...`. */
-  label?: () => string;
+  /**
+   * The peer, named in messages: `Cannot read from "host:port": ...`. Its
+   * address is read only when a message needs it.
+   */
+  peer?: { readonly remoteAddr: Deno.NetAddr };
 }
 
 /** The smallest read buffer: what an idle connection holds while it waits. */
@@ -146,7 +149,7 @@ export class LimitExceededError extends Error {
  */
 export class BufferedReader {
   #source: ByteSource;
-  #label: (() => string) | undefined;
+  #peer: { readonly remoteAddr: Deno.NetAddr } | undefined;
   #fixed: boolean;
   // Bytes at [#start, #end) of #buf are read but not consumed. With an
   // adaptive buffer, once a view of #buf has been handed out its bytes are
@@ -186,10 +189,8 @@ export class BufferedReader {
   #shielded = false;
   /** Set while the current call's signal or timeout has fired. */
   #cancelled: { reason: unknown } | undefined;
-  #signal: AbortSignal | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timeout = 0;
-  #armed = false;
+  /** The current call's signal and timer, while they are armed. */
+  #armed: Armed | undefined;
 
   /**
    * Reads through a buffer from `source`.
@@ -199,7 +200,7 @@ export class BufferedReader {
    */
   constructor(source: ByteSource, options: BufferedReaderOptions = {}) {
     this.#source = source;
-    this.#label = options.label;
+    this.#peer = options.peer;
     this.#fixed = options.buffer !== undefined;
     this.#buf = options.buffer ?? new Uint8Array(0);
   }
@@ -271,7 +272,8 @@ export class BufferedReader {
         // A read this call may give up on must land in our own buffer: the
         // caller may reuse `p` as soon as the call has failed.
         if (
-          this.#eof || this.#inflight || this.#armed || this.#fixed ||
+          this.#eof || this.#inflight || this.#armed !== undefined ||
+          this.#fixed ||
           (this.#stopped !== undefined && !this.#shielded)
         ) {
           if (await this.more() === null) return null;
@@ -406,7 +408,7 @@ export class BufferedReader {
   finish(): void {
     this.#busy = false;
     this.#shielded = false;
-    if (this.#armed) this.#disarm();
+    if (this.#armed !== undefined) this.#disarm(this.#armed);
   }
 
   /**
@@ -540,42 +542,38 @@ export class BufferedReader {
         `Cannot read with timeout ${timeout}: it must be a positive number of milliseconds`,
       );
     }
-    this.#armed = true;
+    // Made per call, and only for calls that ask: an idle connection should
+    // not carry these.
+    const armed: Armed = { signal, timer: undefined, onAbort: undefined };
+    this.#armed = armed;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.#cancelled = { reason: signal.reason };
       } else {
-        this.#signal = signal;
-        signal.addEventListener("abort", this.#onAbort);
+        armed.onAbort = () => this.#cancel(signal.reason);
+        signal.addEventListener("abort", armed.onAbort);
       }
     }
     if (timeout !== undefined) {
-      this.#timeout = timeout;
-      this.#timer = setTimeout(this.#onTimeout, timeout);
+      armed.timer = setTimeout(() => {
+        armed.timer = undefined;
+        this.#cancel(
+          new Deno.errors.TimedOut(
+            `${this.#context("read from")}: timed out after ${timeout} ms`,
+          ),
+        );
+      }, timeout);
     }
   }
 
-  #disarm(): void {
-    this.#armed = false;
+  #disarm(armed: Armed): void {
+    this.#armed = undefined;
     this.#cancelled = undefined;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#signal = undefined;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    if (armed.onAbort !== undefined) {
+      armed.signal!.removeEventListener("abort", armed.onAbort);
     }
+    if (armed.timer !== undefined) clearTimeout(armed.timer);
   }
-
-  #onAbort = (): void => this.#cancel(this.#signal?.reason);
-
-  #onTimeout = (): void => {
-    this.#timer = undefined;
-    this.#cancel(
-      new Deno.errors.TimedOut(
-        `${this.#context("read from")}: timed out after ${this.#timeout} ms`,
-      ),
-    );
-  };
 
   #cancel(reason: unknown): void {
     this.#cancelled ??= { reason };
@@ -583,9 +581,9 @@ export class BufferedReader {
   }
 
   #context(operation: string): string {
-    return this.#label === undefined
+    return this.#peer === undefined
       ? `Cannot ${operation}`
-      : `Cannot ${operation} "${this.#label()}"`;
+      : `Cannot ${operation} "${formatAddr(this.#peer.remoteAddr)}"`;
   }
 
   #throwIfClosed(): void {
@@ -731,6 +729,12 @@ export class BufferedReader {
     this.#buf.set(bytes, this.#end);
     this.#end += bytes.length;
   }
+}
+
+interface Armed {
+  signal: AbortSignal | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 function indexOf(

@@ -170,7 +170,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    */
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
-    this.#reader = new BufferedReader(conn, { label: () => this.#label() });
+    this.#reader = new BufferedReader(conn, { peer: this });
   }
 
   /** The local address of the connection. */

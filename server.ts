@@ -323,7 +323,10 @@ export class TcpServer
     return this.#addr;
   }
 
-  /** How many connections are open now. */
+  /**
+   * How many connections are open now. With {@linkcode TcpServer.serve}, a
+   * connection counts until its handler returns.
+   */
   get connections(): number {
     return this.#live.size;
   }
@@ -363,7 +366,11 @@ export class TcpServer
   async *[Symbol.asyncIterator](): AsyncGenerator<TcpConnection, void, void> {
     this.#claim();
     try {
-      for (let conn; (conn = await this.#accept()) !== null;) yield conn;
+      for (let conn; (conn = await this.#accept()) !== null;) {
+        // The caller owns it: it counts until closed, whoever closes it.
+        conn.closed.then(() => this.#forget(conn));
+        yield conn;
+      }
     } finally {
       this.#consumed = false;
     }
@@ -545,13 +552,15 @@ export class TcpServer
     }
     this.#live.add(conn);
     this.#idle?.add(conn);
-    conn.closed.then(() => {
-      this.#live.delete(conn);
-      this.#idle?.delete(conn);
-      this.#wakeUp();
-      this.#checkFinished();
-    });
     return conn;
+  }
+
+  /** Stops counting a connection that is closed, or whose handler returned. */
+  #forget(conn: TcpConnection): void {
+    if (!this.#live.delete(conn)) return;
+    this.#idle?.delete(conn);
+    this.#wakeUp();
+    this.#checkFinished();
   }
 
   async #handle(conn: TcpConnection, handler: TcpHandler): Promise<void> {
@@ -568,8 +577,12 @@ export class TcpServer
           error instanceof Deno.errors.BadResource);
       if (!ended && !isDisconnect(error)) this.#report(error, conn);
     } finally {
+      // A served connection counts until its handler returns: a handler
+      // still running holds a slot of maxConnections, and watching each
+      // connection's close as well would cost every idle connection ~1 KiB.
       conn.close();
       this.#handlers--;
+      this.#forget(conn);
       this.#checkFinished();
     }
   }
@@ -653,6 +666,8 @@ export class TcpServer
   async #settle(): Promise<void> {
     if (!await within(this.#finished, CUT_GRACE)) {
       this.#abandoned ??= this.#handlers;
+      // Their connections were all cut: none is open any more.
+      for (const conn of this.#live) this.#forget(conn);
       this.#checkFinished();
     }
     await this.#finished;

@@ -11,6 +11,10 @@ import {
 } from "../_buffered_reader.ts";
 
 const encoder = new TextEncoder();
+/** A peer for messages: they name it as "peer:1". */
+const PEER = {
+  remoteAddr: { transport: "tcp", hostname: "peer", port: 1 } as Deno.NetAddr,
+};
 const decoder = new TextDecoder();
 
 /** A source that returns `text` in pieces of at most `size` bytes. */
@@ -133,7 +137,7 @@ Deno.test("BufferedReader.readUntil() finds a delimiter split across reads", asy
 
 Deno.test("BufferedReader.readExact() reports a short stream with what arrived", async () => {
   for (const make of Object.values(sources)) {
-    const reader = new BufferedReader(make("abc"), { label: () => "peer:1" });
+    const reader = new BufferedReader(make("abc"), { peer: PEER });
     const error = await reader.readExact(5).catch((e) => e);
     assert.ok(error instanceof IncompleteReadError);
     assert.equal(decoder.decode(error.partial), "abc");
@@ -148,7 +152,7 @@ Deno.test("BufferedReader.readExact() reports a short stream with what arrived",
 Deno.test("BufferedReader returns the bytes before a source error, then the error with context", async () => {
   const reset = new Deno.errors.ConnectionReset("Connection reset by peer");
   const reader = new BufferedReader(failing("ab", reset), {
-    label: () => "peer:1",
+    peer: PEER,
   });
   assert.equal(decoder.decode(await reader.readExact(2)), "ab");
   const error = await reader.read().catch((e) => e);
@@ -192,7 +196,7 @@ Deno.test("BufferedReader with a fixed buffer reuses it in place", async () => {
 
 Deno.test("BufferedReader runs one call at a time", async () => {
   const source = new ManualSource();
-  const reader = new BufferedReader(source, { label: () => "peer:1" });
+  const reader = new BufferedReader(source, { peer: PEER });
   const first = reader.read();
   await assert.rejects(reader.readLine(10), (error: Error) => {
     assert.ok(error instanceof Deno.errors.Busy);
@@ -208,7 +212,7 @@ Deno.test("BufferedReader runs one call at a time", async () => {
 
 Deno.test("BufferedReader read with a timeout rejects, and the bytes that arrive later are kept", async () => {
   const source = new ManualSource();
-  const reader = new BufferedReader(source, { label: () => "peer:1" });
+  const reader = new BufferedReader(source, { peer: PEER });
   await assert.rejects(
     reader.readLine(100, { timeout: 20 }),
     (error: Error) => {
@@ -303,7 +307,7 @@ Deno.test("BufferedReader.stop() wakes a waiting read", async () => {
 
 Deno.test("BufferedReader.close() ends a waiting read with the end of the stream", async () => {
   const source = new ManualSource();
-  const reader = new BufferedReader(source, { label: () => "peer:1" });
+  const reader = new BufferedReader(source, { peer: PEER });
   const waiting = reader.read();
   reader.close();
   assert.equal(await waiting, null);
