@@ -36,6 +36,7 @@ Options:
   --nick NAME      Your nickname, instead of typing it first
   --timeout MS     How long connecting may take (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {

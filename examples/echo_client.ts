@@ -32,6 +32,7 @@ Options:
   --message TEXT   What to send (default: "Hello, world")
   --timeout MS     How long connecting may take (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {

@@ -35,6 +35,7 @@ Options:
   --name NAME      A name to send; repeat for several
   --timeout MS     How long connecting may take (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {
