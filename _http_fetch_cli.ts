@@ -5,6 +5,7 @@
 
 import { parseArgs } from "node:util";
 import { type FetchProgress, fetchToFile } from "./http_fetch.ts";
+import { NAME, VERSION } from "./_version.ts";
 
 const USAGE = `
 Usage: deno run --allow-net --allow-read --allow-write jsr:@netkit/tcp/http-fetch URL [options]
@@ -22,6 +23,7 @@ Options:
       --timeout SECONDS    Give up when connecting, or when the server sends
                            nothing, for this long (default: 30)
   -h, --help               Show this help
+  -V, --version            Show the version
 `;
 
 const encoder = new TextEncoder();
@@ -53,6 +55,7 @@ async function run(args: string[]): Promise<number> {
         "max-redirects": { type: "string" },
         timeout: { type: "string" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
       },
     });
   } catch (error) {
@@ -62,6 +65,10 @@ async function run(args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) return help();
+  if (values.version) {
+    console.log(`${NAME} ${VERSION}`);
+    return 0;
+  }
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length === 0

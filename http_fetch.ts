@@ -42,6 +42,7 @@ import { TcpClient } from "./client.ts";
 import { LimitExceededError, type TcpConnection } from "./connection.ts";
 import { describeError } from "./_errors.ts";
 import { IdleWatcher } from "./_idle_watcher.ts";
+import { VERSION } from "./_version.ts";
 import {
   copyBody,
   framingOf,
@@ -57,7 +58,7 @@ const DEFAULT_MAX_REDIRECTS = 10;
 /** Interim (1xx) responses skipped before the real one; more is a flood. */
 const MAX_INTERIM = 10;
 const PROGRESS_INTERVAL = 100;
-const USER_AGENT = "netkit-tcp/0.1.0";
+const USER_AGENT = `netkit-tcp/${VERSION}`;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Request fields that fetchToFile owns: framing, connection, ranges. */
 const RESERVED = new Set([

@@ -6,6 +6,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { TcpHandler, TcpServer } from "../mod.ts";
+import { NAME, VERSION } from "../_version.ts";
 
 /** A mistake in the command line; {@linkcode run} exits with 2 for it. */
 export class UsageError extends Error {
@@ -17,7 +18,9 @@ export class UsageError extends Error {
 
 /**
  * Parses `config.args` strictly. With `--help`, prints `usage` and exits 0;
- * an unknown flag or a missing value becomes a {@linkcode UsageError}.
+ * with `-V` or `--version` (which every example takes, so `config` need not
+ * declare it), prints the package's name and version and exits 0; an unknown
+ * flag or a missing value becomes a {@linkcode UsageError}.
  */
 export function parseFlags<T extends ParseArgsConfig>(
   usage: string,
@@ -25,7 +28,11 @@ export function parseFlags<T extends ParseArgsConfig>(
 ): ReturnType<typeof parseArgs<T>>["values"] {
   let values: ReturnType<typeof parseArgs<T>>["values"];
   try {
-    values = parseArgs({ strict: true, ...config }).values;
+    values = parseArgs({
+      strict: true,
+      ...config,
+      options: { ...config.options, version: { type: "boolean", short: "V" } },
+    }).values as typeof values;
   } catch (error) {
     // The help flag must win even next to a bad one.
     if (config.args?.includes("--help") || config.args?.includes("-h")) {
@@ -36,6 +43,10 @@ export function parseFlags<T extends ParseArgsConfig>(
     throw new UsageError(`${message.replace(/\. To specify .*$/, "")}`);
   }
   if ((values as { help?: boolean }).help) printUsage(usage);
+  if ((values as { version?: boolean }).version) {
+    console.log(`${NAME} ${VERSION}`);
+    Deno.exit(0);
+  }
   return values;
 }
 

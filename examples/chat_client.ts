@@ -37,6 +37,7 @@ Options:
   --timeout MS     How long connecting may take; a chat has no end to wait
                    for, so nothing else is timed (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {

@@ -34,6 +34,7 @@ Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
   --port PORT      Port to listen on, 0 for any free one (default: 8002)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 const MAX_LINE = 4096;

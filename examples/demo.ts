@@ -36,6 +36,7 @@ Options:
   --port PORT      Port for the server, 0 for any free one (default: 0)
   --clients N      How many clients, 1 to 26 (default: 5)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 const NAMES = [

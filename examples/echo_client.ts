@@ -34,6 +34,7 @@ Options:
   --timeout MS     How long the whole exchange may take: connecting, sending
                    and reading the echo back (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {

@@ -30,6 +30,7 @@ Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
   --port PORT      Port to listen on, 0 for any free one (default: 8000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 /**

@@ -44,6 +44,7 @@ Options:
   --timeout MS     How long connecting, or a silent server, may take
                    (default: 10000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 const OPTIONS = {

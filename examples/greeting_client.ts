@@ -36,6 +36,7 @@ Options:
   --timeout MS     How long connecting, and each wait for a reply, may take
                    (default: 5000)
   -h, --help       Show this help
+  -V, --version    Show the version
 `;
 
 async function main(args: string[]): Promise<void> {

@@ -29,6 +29,7 @@ Options:
   --timeout MS       How long each connect may take (default: 500)
   --concurrency N    Most connects at once, up to 1000 (default: 100)
   -h, --help         Show this help
+  -V, --version      Show the version
 `;
 
 const MAX_CONCURRENCY = 1000;

@@ -3,6 +3,7 @@
 // talk to it over loopback and check what it prints and how it exits.
 
 import assert from "node:assert/strict";
+import config from "../deno.json" with { type: "json" };
 import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
 import {
   closedPort,
@@ -450,6 +451,19 @@ Deno.test("every example prints its usage for --help and exits 0", async (t) => 
       );
       assert.match(result.stdout, /--port|--ports/);
       assert.equal(result.stderr, "");
+    });
+  }
+});
+
+Deno.test("every example prints the version in deno.json for --version and -V", async (t) => {
+  for (const name of [...EXAMPLES, "fetch_page.ts"]) {
+    await t.step(name, async () => {
+      for (const flag of ["--version", "-V"]) {
+        const result = await runExample(name, [flag]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.stdout, `${config.name} ${config.version}\n`);
+        assert.equal(result.stderr, "");
+      }
     });
   }
 });

@@ -1,5 +1,6 @@
 // Copyright 2026 the tcp authors. MIT license.
 import assert from "node:assert/strict";
+import config from "../deno.json" with { type: "json" };
 import { LimitExceededError } from "../mod.ts";
 import {
   fetchToFile,
@@ -100,7 +101,10 @@ Deno.test("fetchToFile() sends a well-formed GET with the expected fields", asyn
   assert.equal(request!.target, "/a%20b/c.txt?q=1");
   assert.equal(request!.version, "HTTP/1.1");
   assert.equal(request!.headers.get("host"), `127.0.0.1:${server.port}`);
-  assert.match(request!.headers.get("user-agent")!, /^netkit-tcp\//);
+  assert.equal(
+    request!.headers.get("user-agent"),
+    `netkit-tcp/${config.version}`,
+  );
   assert.equal(request!.headers.get("accept"), "*/*");
   assert.equal(request!.headers.get("accept-encoding"), "identity");
   assert.equal(request!.headers.get("connection"), "close");
@@ -920,10 +924,13 @@ Deno.test("the http-fetch command downloads, refuses to overwrite and fails in o
       );
       assert.deepEqual(await listing(dir), ["hello.txt"]);
     });
-    await t.step("explains its usage", async () => {
+    await t.step("explains its usage and version", async () => {
       const help = await cli("--help");
       assert.equal(help.code, 0);
       assert.match(help.stdout, /^Usage: .*http-fetch URL/);
+      const version = await cli("--version");
+      assert.equal(version.code, 0, version.stderr);
+      assert.equal(version.stdout, `${config.name} ${config.version}\n`);
       const bad = await cli("--max-redirects", "many", server.url());
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /^error: Invalid --max-redirects "many"/);
