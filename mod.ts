@@ -36,3 +36,4 @@ export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./client.ts";
 export * from "./http_fetch.ts";
+export * from "./proxy_protocol.ts";
