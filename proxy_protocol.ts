@@ -285,8 +285,9 @@ function hex(byte: number): string {
  * 0x22, 0x32) with the `PROXY` command throws: on a TCP connection it means
  * a misconfigured proxy, and falling back to the socket's addresses, which
  * the specification allows a receiver that does not handle a family, would
- * silently report the proxy as the client. With `LOCAL` the family and
- * addresses are ignored, as the specification says.
+ * silently report the proxy as the client. With `LOCAL` the addresses and
+ * their family (UDP included) are ignored, as the specification says, but a
+ * family byte it does not list throws with either command.
  *
  * @param bytes The bytes received so far.
  * @param options Limits.
@@ -371,8 +372,9 @@ function decodeV1(bytes: Uint8Array): DecodeProxyHeaderResult {
         `no CRLF in the first ${V1_MAX_LENGTH} bytes of the v1 line`,
       );
     }
-    const seen = bytes[limit - 1] === 0x0d ? limit - 1 : limit;
-    parseV1(latin1(bytes, seen), false);
+    // A CR can only be followed by its LF: the line before it is whole.
+    const cr = bytes[limit - 1] === 0x0d;
+    parseV1(latin1(bytes, cr ? limit - 1 : limit), cr);
     return { done: false, needed: Math.max(bytes.length + 1, V1_MIN_LENGTH) };
   }
   const header = parseV1(latin1(bytes, end), true)!;

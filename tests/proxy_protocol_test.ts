@@ -293,7 +293,12 @@ Deno.test("decodeProxyHeader() refuses a v1 line as soon as it cannot become val
     ["PROXY TCP4 1.2.3.4 5.6.7.8 1 2 ", /too many fields/],
     ["PROXY TCP4 1.2.3.4 5.6.7.8 1 2x", /destination port "2x"/],
     ["PROXY UNKNOWNX", /unknown v1 protocol "UNKNOWNX"/],
-    ["PROXY TCP4 1.2.3.4\rx", /CR without LF/],
+    ["PROXY UNKNOWN x\ry", /CR without LF/],
+    // A CR ends the line, so what is missing is known before the LF.
+    ["PROXY TCP4\r", /ends after its protocol/],
+    ["PROXY TCP6 ::1 ::1 1\r", /ends after its source port/],
+    ["PROXY\r", /has no protocol/],
+    ["PROXY TCP\r", /unknown v1 protocol "TCP"/],
   ];
   for (const [start, pattern] of cases) {
     await t.step(JSON.stringify(start), () => {
