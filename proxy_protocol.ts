@@ -1059,27 +1059,34 @@ function encodeV1(
   );
 }
 
-/** Collects the pieces of a header and writes them once their size is known. */
+/** Writes a header into a buffer that grows as needed. */
 class Writer {
-  #chunks: Uint8Array[] = [];
+  #buffer = new Uint8Array(256);
   length = 0;
+  #reserve(n: number): void {
+    if (this.length + n <= this.#buffer.length) return;
+    const grown = new Uint8Array(
+      Math.max(this.#buffer.length * 2, this.length + n),
+    );
+    grown.set(this.#buffer.subarray(0, this.length));
+    this.#buffer = grown;
+  }
   bytes(bytes: Uint8Array): void {
-    this.#chunks.push(bytes);
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.length);
     this.length += bytes.length;
   }
-  byte(...values: number[]): void {
-    this.bytes(Uint8Array.from(values));
+  byte(value: number): void {
+    this.#reserve(1);
+    this.#buffer[this.length++] = value;
   }
   uint16(value: number): void {
-    this.byte(value >>> 8, value & 0xff);
+    this.byte(value >>> 8);
+    this.byte(value & 0xff);
   }
   uint32(value: number): void {
-    this.byte(
-      value >>> 24,
-      (value >>> 16) & 0xff,
-      (value >>> 8) & 0xff,
-      value & 0xff,
-    );
+    this.uint16(value >>> 16);
+    this.uint16(value & 0xffff);
   }
   tlv(type: number, value: Uint8Array, what: string): void {
     if (value.length > 0xffff) {
@@ -1092,13 +1099,7 @@ class Writer {
     this.bytes(value);
   }
   finish(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return this.#buffer.slice(0, this.length);
   }
 }
 
