@@ -1342,3 +1342,63 @@ Deno.test("encodeProxyHeader() writes what HAProxy and nginx send, byte for byte
     });
   }
 });
+
+Deno.test("decodeProxyHeader() answers or throws InvalidData on mangled headers, never anything else", () => {
+  let seed = 7;
+  const next = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const sources = [
+    encodeProxyHeader({
+      version: 2,
+      command: "PROXY",
+      source: tcp("2001:db8::1", 1),
+      destination: tcp("2001:db8::2", 2),
+      tlvs: {
+        crc32c: true,
+        authority: "a.example",
+        uniqueId: Uint8Array.of(1),
+        ssl: { client: 1, verify: 0, version: "TLSv1.3", cn: "c" },
+        others: [{ type: 0xe0, value: Uint8Array.of(1, 2) }],
+      },
+    }),
+    encodeProxyHeader({
+      version: 2,
+      command: "PROXY",
+      source: { transport: "unix", path: "/a" },
+      destination: { transport: "unix", path: "/b" },
+    }),
+    ascii("PROXY TCP6 2001:db8::1 ::ffff:1.2.3.4 65535 0\r\n"),
+    ascii("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"),
+  ];
+  const outcomes = { done: 0, needed: 0, invalid: 0 };
+  for (let round = 0; round < 20_000; round++) {
+    const bytes = sources[round % sources.length].slice();
+    const flips = 1 + Math.floor(next() * 3);
+    for (let f = 0; f < flips; f++) {
+      const at = Math.floor(next() * bytes.length);
+      bytes[at] = next() < 0.5
+        ? bytes[at] ^ (1 << Math.floor(next() * 8))
+        : Math.floor(next() * 256);
+    }
+    const cut = next() < 0.3 ? Math.floor(next() * bytes.length) : bytes.length;
+    try {
+      const result = decodeProxyHeader(bytes.subarray(0, cut));
+      if (result.done) {
+        outcomes.done++;
+        assert.ok(result.length <= cut);
+      } else {
+        outcomes.needed++;
+        assert.ok(result.needed > cut);
+      }
+    } catch (error) {
+      assert.ok(error instanceof Deno.errors.InvalidData, `${error}`);
+      outcomes.invalid++;
+    }
+  }
+  assert.ok(
+    outcomes.done > 100 && outcomes.needed > 100 && outcomes.invalid > 1000,
+    JSON.stringify(outcomes),
+  );
+});
