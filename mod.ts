@@ -10,6 +10,9 @@
  * - {@linkcode TcpConnection}: what both sides get: `read()` (the tutorial's
  *   `recv`), `readLine()`, `readExact()`, `readUntil()` with limits on by
  *   default, `write()` that writes everything, half-close, web streams.
+ * - {@linkcode decodeProxyHeader} and {@linkcode encodeProxyHeader}: the
+ *   PROXY protocol (v1 and v2) that load balancers put in front of a
+ *   connection to pass on the client's address.
  *
  * ```ts
  * import { TcpClient, TcpServer } from "@netkit/tcp";
@@ -36,3 +39,4 @@ export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./client.ts";
 export * from "./http_fetch.ts";
+export * from "./proxy_protocol.ts";
