@@ -182,7 +182,7 @@ Deno.test("qq_chat_server takes turns with one client after another either way r
       const turns = [["hello", "hi"], ["again", "bye"]];
       let expected = `listening on 127.0.0.1:${port}\n`;
       for (const [said, answer] of turns) {
-        const typing = client(c, "send_client", port);
+        await using typing = client(c, "send_client", port);
         await typing.write(`${said}\n`);
         expected += `recv: ${said}\nsend:`;
         await srv.waitForStdout((out) => out === expected, `"${said}"`);
