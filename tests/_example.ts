@@ -1,7 +1,8 @@
 // Copyright 2026 the tcp authors. MIT license.
-// Runs an example as a subprocess, the way a reader would, and gives tests
-// its stdout line by line with every wait bounded, so that a broken example
-// fails a test instead of hanging it.
+// Runs an example as a subprocess, the way a reader would (or another
+// program: a Python port, nc), and gives tests its stdout line by line with
+// every wait bounded, so that a broken example fails a test instead of
+// hanging it.
 
 const EXAMPLES = new URL("../examples/", import.meta.url);
 const DEFAULT_TIMEOUT = 10_000;
