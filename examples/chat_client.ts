@@ -30,6 +30,12 @@ Chats on a chat server: sends each line you type, prints each line the
 server sends. The first line (or --nick) is your nickname. End of input
 (Ctrl-D) or Ctrl-C leaves.
 
+It speaks lines: it prints what arrives one whole line at a time, so from
+a server that sends no newlines, such as the tutorial's QQ chat, it shows
+nothing until the connection closes. TCP keeps no message boundaries, so a
+real protocol needs framing. For the tutorial's servers use
+examples/tutorial/send_client.ts or nc.
+
 Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8002)

@@ -30,6 +30,12 @@ Usage: deno run --allow-net examples/chat_server.ts [options]
 A chat room: each client first sends a nickname, then every line it sends
 goes to all the others as "<nick> text". Type "/quit" to leave.
 
+It speaks lines: every message ends with a newline. TCP keeps no message
+boundaries (two quick sends can arrive in one read, as the tutorial's
+"client1-1client1-2" shows), so a real protocol needs framing. The
+tutorial's two-terminal chat, one read and one typed reply at a time, is
+examples/tutorial/qq_chat_server.ts.
+
 Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
   --port PORT      Port to listen on, 0 for any free one (default: 8002)

@@ -25,7 +25,12 @@ import {
 const USAGE = `
 Usage: deno run --allow-net examples/echo_client.ts [options]
 
-Sends a message to an echo server and prints what comes back.
+Sends a message to an echo server and prints what comes back. It reads
+until every byte it sent is back, however many reads that takes: TCP is a
+byte stream, so one send may arrive in pieces and two sends as one. Against
+a server that answers something else, such as the tutorial's "thank you !",
+it fails; examples/tutorial/send_client.ts prints whatever one read
+returns, as the tutorial's client does.
 
 Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)

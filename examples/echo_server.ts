@@ -24,7 +24,9 @@ import {
 const USAGE = `
 Usage: deno run --allow-net examples/echo_server.ts [options]
 
-Sends back whatever each client sends.
+Sends back whatever each client sends, byte for byte, for as long as the
+client stays. Unlike the greeting and chat examples it needs no newlines, so
+the tutorial's own clients (examples/tutorial/) work with it too.
 
 Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)

@@ -29,6 +29,12 @@ Usage: deno run --allow-net examples/greeting_client.ts [options]
 Sends each name to a greeting server and prints the replies. Without --name,
 sends each line of stdin until "exit" or the end of input.
 
+It speaks lines: it ends each name with a newline and waits for a newline
+after each reply. TCP keeps no message boundaries (two quick sends can
+arrive in one read, as the tutorial's "client1-1client1-2" shows), so a
+real protocol needs framing. The tutorial's own client, which sends no
+newline, is examples/tutorial/welcome_client.ts.
+
 Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8001)

@@ -28,6 +28,12 @@ Usage: deno run --allow-net examples/greeting_server.ts [options]
 Welcomes each client, answers every line with "Hello, <line>!", and hangs
 up on the line "exit". Serves many clients at once.
 
+It speaks lines: every message ends with a newline. TCP keeps no message
+boundaries (two quick sends can arrive in one read, as the tutorial's
+"client1-1client1-2" shows), so a real protocol needs framing. The
+tutorial's own server, which takes whatever one read returns, is
+examples/tutorial/welcome_server.ts.
+
 Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
   --port PORT      Port to listen on, 0 for any free one (default: 8001)

@@ -1,7 +1,8 @@
 // Copyright 2026 the tcp authors. MIT license.
-// Runs an example as a subprocess, the way a reader would, and gives tests
-// its stdout line by line with every wait bounded, so that a broken example
-// fails a test instead of hanging it.
+// Runs an example as a subprocess, the way a reader would (or another
+// program: a Python port, nc), and gives tests its stdout line by line with
+// every wait bounded, so that a broken example fails a test instead of
+// hanging it.
 
 const EXAMPLES = new URL("../examples/", import.meta.url);
 const DEFAULT_TIMEOUT = 10_000;
@@ -29,6 +30,19 @@ export async function withTimeout<T>(
   }
 }
 
+/** How to start a process other than `deno run --allow-net examples/NAME`. */
+export interface SpawnOptions {
+  /**
+   * The program and the arguments before `args`, for something other than
+   * an example: `["python3", "-u", "server.py"]`, `["nc", "-N"]`.
+   */
+  command?: string[];
+  /** Deno's permission flags for an example (default: `["--allow-net"]`). */
+  permissions?: string[];
+  /** The working directory (default: this process's). */
+  cwd?: string;
+}
+
 /** How a finished example ended. */
 export interface ExampleResult {
   code: number;
@@ -38,9 +52,10 @@ export interface ExampleResult {
 }
 
 /**
- * An example running as `deno run --allow-net examples/NAME.ts ARGS`, with
- * piped stdin, stdout and stderr. Disposing it stops it (SIGTERM, then
- * SIGKILL) and waits for it and for its pipes, which the sanitizers require.
+ * An example running as `deno run --allow-net examples/NAME.ts ARGS` (or
+ * another program, see {@linkcode SpawnOptions}), with piped stdin, stdout
+ * and stderr. Disposing it stops it (SIGTERM, then SIGKILL) and waits for it
+ * and for its pipes, which the sanitizers require.
  */
 export class ExampleProcess implements AsyncDisposable {
   readonly name: string;
@@ -56,15 +71,22 @@ export class ExampleProcess implements AsyncDisposable {
   #pumps: Promise<void>;
   #status: Promise<Deno.CommandStatus>;
 
-  constructor(name: string, args: string[]) {
+  constructor(name: string, args: string[], options: SpawnOptions = {}) {
     this.name = name;
-    const path = new URL(name, EXAMPLES).pathname;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", path, ...args],
+    const [program, ...before] = options.command ?? [
+      Deno.execPath(),
+      "run",
+      ...(options.permissions ?? ["--allow-net"]),
+      new URL(name, EXAMPLES).pathname,
+    ];
+    this.#child = new Deno.Command(program!, {
+      args: [...before, ...args],
+      cwd: options.cwd,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      // Python prints UTF-8 to a pipe whatever the locale says.
+      env: { NO_COLOR: "1", PYTHONIOENCODING: "utf-8" },
     }).spawn();
     this.#stdin = this.#child.stdin.getWriter();
     this.#status = this.#child.status;
@@ -109,6 +131,39 @@ export class ExampleProcess implements AsyncDisposable {
       });
     }
     return this.#lines.shift() ?? null;
+  }
+
+  /**
+   * Waits until everything written to stdout so far passes `test`, and
+   * returns it: for output that does not end with a newline, such as a
+   * prompt. Does not consume lines.
+   */
+  async waitForStdout(
+    test: (stdout: string) => boolean,
+    what: string,
+    timeout = DEFAULT_TIMEOUT,
+  ): Promise<string> {
+    const deadline = Date.now() + timeout;
+    while (!test(this.#stdout)) {
+      if (this.#stdoutEnded) {
+        throw new Error(
+          `${this.name} ended its output without ${what}:\n${this.#report()}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw this.#stuck(what, timeout);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#wake = undefined;
+          resolve();
+        }, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.#stdout;
   }
 
   /** Reads stdout lines until one matches, and returns it. */
@@ -248,8 +303,9 @@ export class ExampleProcess implements AsyncDisposable {
 export function spawnExample(
   name: string,
   args: string[] = [],
+  options: SpawnOptions = {},
 ): ExampleProcess {
-  return new ExampleProcess(name, args);
+  return new ExampleProcess(name, args, options);
 }
 
 /** Runs an example to its end with `input` on stdin. */
