@@ -370,17 +370,16 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * await serving;
    * ```
    */
-  async copyTo(
+  copyTo(
     destination: TcpConnection,
     options?: ReadOptions,
   ): Promise<number> {
     const reader = this.#reader;
-    reader.begin(options);
-    let copied = 0;
-    try {
+    return reader.run(options, async (call) => {
+      let copied = 0;
       for (;;) {
         // Valid until the next read from the socket: written before it.
-        const chunk = reader.drain();
+        const chunk = reader.drain(call);
         if (chunk.length > 0) {
           if (destination.#writeBusy || destination.#closedLocally) {
             await destination.write(chunk);
@@ -407,11 +406,23 @@ export class TcpConnection implements AsyncDisposable, Disposable {
           }
           copied += chunk.length;
         }
-        if (await reader.more() === null) return copied;
+        // The socket's own promise, awaited here: one promise hop per read,
+        // as in a plain read loop.
+        const reading = reader.sourceRead(call);
+        if (reading === undefined) {
+          if (!await reader.fill(call)) return copied;
+          continue;
+        }
+        let n;
+        try {
+          n = await reading;
+        } catch (error) {
+          reader.failed(call, error);
+          return copied;
+        }
+        if (!reader.landed(call, n)) return copied;
       }
-    } finally {
-      reader.finish();
-    }
+    });
   }
 
   /**

@@ -51,10 +51,21 @@ function failing(text: string, error: Error): ByteSource {
 
 /** A source whose reads wait until the test answers them. */
 class ManualSource implements ByteSource {
-  reads: { p: Uint8Array; answer: (n: number | null) => void }[] = [];
+  reads: {
+    p: Uint8Array;
+    answer: (n: number | null) => void;
+    fail: (error: Error) => void;
+  }[] = [];
 
   read(p: Uint8Array): Promise<number | null> {
-    return new Promise((answer) => this.reads.push({ p, answer }));
+    return new Promise((answer, fail) => this.reads.push({ p, answer, fail }));
+  }
+
+  /** Fails the oldest read with `error`. */
+  fail(error: Error): void {
+    const read = this.reads.shift();
+    assert.ok(read, "no read is waiting");
+    read.fail(error);
   }
 
   /** Answers the oldest read with `text` (or the end). */
@@ -305,24 +316,35 @@ Deno.test("BufferedReader.stop() wakes a waiting read", async () => {
   assert.equal(await reader.readLine(100), "late");
 });
 
-Deno.test("BufferedReader.close() ends a waiting read with the end of the stream", async () => {
-  const source = new ManualSource();
-  const reader = new BufferedReader(source, { peer: PEER });
-  const waiting = reader.read();
-  reader.close();
-  assert.equal(await waiting, null);
-  // Bytes that land after the close are dropped.
-  source.send("too late");
-  await turn();
-  assert.equal(reader.buffered, 0);
-  assert.equal(await reader.read(), null);
-  await assert.rejects(reader.readExact(1), (error: Error) => {
-    assert.ok(error instanceof Deno.errors.BadResource);
-    assert.equal(
-      error.message,
-      'Cannot read from "peer:1": the connection is closed',
-    );
-    return true;
+Deno.test("BufferedReader.close() ends a waiting read with the end of the stream", async (t) => {
+  await t.step(
+    "when the source fails the read, as a closed socket does",
+    async () => {
+      const source = new ManualSource();
+      const reader = new BufferedReader(source, { peer: PEER });
+      const waiting = reader.read();
+      reader.close();
+      source.fail(new Deno.errors.Interrupted("operation canceled"));
+      assert.equal(await waiting, null);
+      assert.equal(await reader.read(), null);
+      await assert.rejects(reader.readExact(1), (error: Error) => {
+        assert.ok(error instanceof Deno.errors.BadResource);
+        assert.equal(
+          error.message,
+          'Cannot read from "peer:1": the connection is closed',
+        );
+        return true;
+      });
+    },
+  );
+  await t.step("and drops bytes that land after it", async () => {
+    const source = new ManualSource();
+    const reader = new BufferedReader(source);
+    const waiting = reader.readLine(100);
+    reader.close();
+    source.send("too late\n");
+    assert.equal(await waiting, null);
+    assert.equal(reader.buffered, 0);
   });
 });
 
