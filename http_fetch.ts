@@ -41,7 +41,7 @@
 import { TcpClient } from "./client.ts";
 import { LimitExceededError, type TcpConnection } from "./connection.ts";
 import { describeError } from "./_errors.ts";
-import { IdleWatcher } from "./_idle_watcher.ts";
+import { Deadlines } from "./_deadlines.ts";
 import { VERSION } from "./_version.ts";
 import {
   copyBody,
@@ -596,12 +596,15 @@ async function download(
     };
     // The request is written at once, so from then on progress is bytes
     // from the server.
-    const watcher = new IdleWatcher(settings.idleTimeout, () =>
-      stop(
-        new Deno.errors.TimedOut(
-          `${where}: the server sent nothing for ${settings.idleTimeout} ms`,
+    const watcher = new Deadlines<TcpClient>({
+      idleTimeout: settings.idleTimeout,
+      onIdle: () =>
+        stop(
+          new Deno.errors.TimedOut(
+            `${where}: the server sent nothing for ${settings.idleTimeout} ms`,
+          ),
         ),
-      ));
+    });
     watcher.add(conn);
     const onAbort = () => stop(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
