@@ -1,11 +1,14 @@
 // Copyright 2026 the tcp authors. MIT license.
 // Deadlines on connections: how long one may go without progress (an idle
-// timeout), and how old it may grow (a maximum age).
+// timeout), how long a new one may stay silent (a first-byte deadline), how
+// long a write may make no progress (a write-stall deadline), and how old
+// one may grow (a maximum age).
 
-/** What a deadline watches: a connection's byte counts. */
+/** What a deadline watches: a connection's byte counts, and its writes. */
 export interface Progressing {
   readonly bytesRead: number;
   readonly bytesWritten: number;
+  readonly writePending: boolean;
 }
 
 /** What {@linkcode Deadlines} enforces, and what it calls when one passes. */
@@ -13,6 +16,12 @@ export interface DeadlineOptions<C> {
   /** Calls `onIdle` once a connection makes no progress for this many ms. */
   idleTimeout?: number;
   onIdle?: (conn: C) => void;
+  /** Calls `onSilent` if a connection has read nothing this many ms after it was added. */
+  firstByteTimeout?: number;
+  onSilent?: (conn: C) => void;
+  /** Calls `onWriteStall` once a write has been pending this many ms without a byte going out. */
+  writeTimeout?: number;
+  onWriteStall?: (conn: C) => void;
   /**
    * Calls `onAge` once a connection is this many ms old, give or take 10%
    * drawn at random per connection, so that connections opened together
@@ -23,8 +32,13 @@ export interface DeadlineOptions<C> {
 }
 
 interface Entry {
+  /** bytesRead + bytesWritten at the last progress, and when that was. */
   progress: number;
   since: number;
+  /** bytesWritten at the last sweep a write was pending, and since when. */
+  written: number;
+  writingSince: number;
+  added: number;
   /** When the connection is too old; Infinity once `onAge` was called. */
   expires: number;
 }
@@ -35,9 +49,10 @@ const AGE_JITTER = 0.1;
 /**
  * Watches connections for their deadlines with one timer that sweeps them
  * all, rather than a timer per connection reset on each read and write: I/O
- * stays free of timer calls. A deadline is noticed up to a quarter of itself
- * (at most a second) late. The timer runs only while there are connections
- * to watch.
+ * stays free of timer calls. A deadline is noticed up to a quarter of the
+ * shortest one (at most a second) late. The timer runs only while there are
+ * connections to watch. A connection whose deadline passed is dropped from
+ * the watch, but for its age.
  */
 export class Deadlines<C extends Progressing> {
   #options: DeadlineOptions<C>;
@@ -49,6 +64,8 @@ export class Deadlines<C extends Progressing> {
     this.#options = options;
     const shortest = Math.min(
       options.idleTimeout ?? Infinity,
+      options.firstByteTimeout ?? Infinity,
+      options.writeTimeout ?? Infinity,
       options.maxAge ?? Infinity,
     );
     this.#interval = Math.min(Math.max(shortest / 4, 5), 1000);
@@ -61,8 +78,11 @@ export class Deadlines<C extends Progressing> {
       ? Infinity
       : now + maxAge * (1 - AGE_JITTER + 2 * AGE_JITTER * Math.random());
     this.#entries.set(conn, {
-      progress: progressOf(conn),
+      progress: conn.bytesRead + conn.bytesWritten,
       since: now,
+      written: conn.bytesWritten,
+      writingSince: now,
+      added: now,
       expires,
     });
     this.#timer ??= setInterval(() => this.#sweep(), this.#interval);
@@ -78,25 +98,42 @@ export class Deadlines<C extends Progressing> {
 
   #sweep(): void {
     const now = Date.now();
-    const { idleTimeout, onIdle, onAge } = this.#options;
+    const o = this.#options;
     for (const [conn, entry] of this.#entries) {
       if (now >= entry.expires) {
         entry.expires = Infinity;
-        onAge?.(conn);
+        o.onAge?.(conn);
       }
-      if (idleTimeout === undefined) continue;
-      const progress = progressOf(conn);
-      if (progress !== entry.progress) {
-        entry.progress = progress;
-        entry.since = now;
-      } else if (now - entry.since >= idleTimeout) {
+      const read = conn.bytesRead;
+      const written = conn.bytesWritten;
+      if (
+        o.firstByteTimeout !== undefined && read === 0 &&
+        now - entry.added >= o.firstByteTimeout
+      ) {
         this.delete(conn);
-        onIdle?.(conn);
+        o.onSilent?.(conn);
+        continue;
+      }
+      if (o.writeTimeout !== undefined) {
+        if (!conn.writePending || written !== entry.written) {
+          entry.written = written;
+          entry.writingSince = now;
+        } else if (now - entry.writingSince >= o.writeTimeout) {
+          this.delete(conn);
+          o.onWriteStall?.(conn);
+          continue;
+        }
+      }
+      if (o.idleTimeout !== undefined) {
+        const progress = read + written;
+        if (progress !== entry.progress) {
+          entry.progress = progress;
+          entry.since = now;
+        } else if (now - entry.since >= o.idleTimeout) {
+          this.delete(conn);
+          o.onIdle?.(conn);
+        }
       }
     }
   }
-}
-
-function progressOf(conn: Progressing): number {
-  return conn.bytesRead + conn.bytesWritten;
 }

@@ -161,7 +161,9 @@ export class TcpConnection<
   #remoteAddr: A | undefined;
   #localAddr: A | undefined;
   #closedLocally = false;
+  /** The reason close() was given, if any. */
   #closeReason: unknown;
+  #defaultReason: unknown;
   #bytesWritten = 0;
   #writeBusy = false;
   #writeWaiters: (() => void)[] = [];
@@ -246,6 +248,14 @@ export class TcpConnection<
   /** Bytes handed to the socket so far. */
   get bytesWritten(): number {
     return this.#bytesWritten;
+  }
+
+  /**
+   * Whether a write is in progress: the server's `writeTimeout` closes a
+   * connection whose write makes no progress for too long.
+   */
+  get writePending(): boolean {
+    return this.#writeBusy;
   }
 
   /**
@@ -623,6 +633,72 @@ export class TcpConnection<
   async *lines(options?: ReadLineOptions): AsyncGenerator<string, void, void> {
     for (let line; (line = await this.readLine(options)) !== null;) {
       yield line;
+    }
+  }
+
+  /**
+   * Waits for the TLS handshake of a TLS connection to complete (a server's
+   * happens with its first read or write otherwise); for a plain one,
+   * resolves at once with `undefined`. A handshake that takes longer than
+   * `timeout` closes the connection, since the runtime cannot stop one
+   * otherwise.
+   *
+   * @param options How long the handshake may take.
+   * @returns What the handshake agreed on (the ALPN protocol), or
+   * `undefined` for a connection without TLS.
+   * @throws {Deno.errors.TimedOut} If `timeout` passes first.
+   * @throws {Deno.errors.InvalidData} If the peer is not speaking TLS, or
+   * does not trust the certificate.
+   *
+   * @example Knowing the ALPN protocol before reading
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   assert.equal(await conn.handshake(), undefined); // plain TCP
+   *   await conn.write("hi\n");
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * assert.equal(await client.readLine(), "hi");
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  async handshake(
+    options: { timeout?: number } = {},
+  ): Promise<Deno.TlsHandshakeInfo | undefined> {
+    const conn = this.#conn as unknown as Partial<Deno.TlsConn>;
+    if (typeof conn.handshake !== "function") return undefined;
+    const { timeout } = options;
+    if (timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)) {
+      throw new RangeError(
+        `Cannot wait for the TLS handshake with timeout ${timeout}: it must be a positive number of milliseconds`,
+      );
+    }
+    const context = `Cannot complete the TLS handshake with "${this.#label()}"`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const handshake = conn.handshake.call(this.#conn);
+      if (timeout === undefined) return await handshake;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = new Deno.errors.TimedOut(
+            `${context}: timed out after ${timeout} ms`,
+          );
+          reject(error);
+          this.close(error);
+        }, timeout);
+      });
+      handshake.catch(() => {});
+      return await Promise.race([handshake, expired]);
+    } catch (error) {
+      throw this.#closedLocally && error === this.#closeReason
+        ? error
+        : describeError(error, context);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -1060,12 +1136,19 @@ export class TcpConnection<
   #reason(): unknown {
     // Made only when asked for: an Error costs a stack trace, and most
     // connections close without anyone looking.
-    return this.#closeReason ??= new Deno.errors.BadResource(
-      `Connection to "${this.#label()}" is closed`,
-    );
+    return this.#closeReason ??
+      (this.#defaultReason ??= new Deno.errors.BadResource(
+        `Connection to "${this.#label()}" is closed`,
+      ));
   }
 
-  #closedError(operation: string): Error {
+  /**
+   * Why a write cannot go on: the reason the connection was closed with (a
+   * write-stall deadline, an idle timeout, the server shutting down), which
+   * says more than that it is closed.
+   */
+  #closedError(operation: string): unknown {
+    if (this.#closeReason instanceof Error) return this.#closeReason;
     return new Deno.errors.BadResource(
       `Cannot ${operation} "${this.#label()}": the connection is closed`,
     );

@@ -25,11 +25,13 @@
  */
 
 import { TcpConnection } from "./connection.ts";
+import { Admission } from "./_admission.ts";
 import { IncompleteReadError } from "./_buffered_reader.ts";
 import { CidrSet } from "./_cidr.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { describeError, formatAddr, resolutionError } from "./_errors.ts";
 import { prepareRuntime } from "./_runtime.ts";
+import { exportMetrics } from "./_telemetry.ts";
 
 const MIN_BACKOFF = 5;
 const MAX_BACKOFF = 1000;
@@ -48,6 +50,20 @@ const CUT_GRACE = 50;
  * is not a balancer at work, and holds a descriptor for nothing.
  */
 const DEFAULT_PROXY_TIMEOUT = 5000;
+/**
+ * How long a write may make no progress (the peer reads nothing) before the
+ * connection is closed: as long as nginx's `send_timeout`. A client that
+ * stops reading for a minute while the server has more to send is stuck or
+ * hostile; a tutorial client never comes near it.
+ */
+const DEFAULT_WRITE_TIMEOUT = 60_000;
+/**
+ * How long a TLS client has to complete its handshake: as long as Go's
+ * `http.Transport` gives a server. Real handshakes take milliseconds.
+ */
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+/** How many clients stats() lists, by open connections. */
+const TOP_CLIENTS = 10;
 
 /**
  * Accept errors that only say a queued peer went away before it was accepted
@@ -142,6 +158,34 @@ export interface ServerOptions<A extends Deno.NetAddr | Deno.UnixAddr> {
    * @default {undefined} (off: never auto-detected)
    */
   proxyProtocol?: ProxyProtocolOptions;
+  /**
+   * Who may connect, and how much; decided on the client's real address (a
+   * PROXY header's, from a trusted balancer) before the handler runs. A
+   * refused connection is closed at once and counted in
+   * {@linkcode TcpServer.stats}, not reported. All rules are off by
+   * default: a tutorial's clients all come from 127.0.0.1, and many users
+   * behind one NAT share an address.
+   *
+   * @default {undefined} (everyone, as often as they like)
+   */
+  admission?: AdmissionOptions;
+  /**
+   * Closes a connection that has sent nothing this many milliseconds after
+   * it was accepted (a PROXY header counts). Off by default, since in many
+   * protocols the server speaks first (a greeting) and the client may think
+   * for a while; turn it on for protocols where the client speaks first.
+   *
+   * @default {undefined} (never)
+   */
+  firstByteTimeout?: number;
+  /**
+   * Closes a connection whose write has made no progress (the peer reads
+   * nothing) for this many milliseconds; the write rejects with a
+   * {@linkcode Deno.errors.TimedOut} that says so.
+   *
+   * @default {60000}
+   */
+  writeTimeout?: number;
   /** Aborting it shuts the server down gracefully, as {@linkcode TcpServer.shutdown} does. */
   signal?: AbortSignal;
   /**
@@ -176,6 +220,14 @@ export interface TcpServerOptions extends ServerOptions<Deno.NetAddr> {
   cert?: string;
   /** The PEM private key for `cert`. */
   key?: string;
+  /**
+   * How long, in milliseconds, a TLS client has to complete its handshake
+   * before the connection is closed (it is counted in
+   * {@linkcode TcpServer.stats}, not reported).
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
   /**
    * Whether accepted connections send small writes at once (Nagle's
    * algorithm off). Request/reply protocols want `true`. The runtime offers
@@ -212,6 +264,90 @@ export interface UnixServerOptions
    * removes its own file when it stops.
    */
   path: string;
+}
+
+/**
+ * Admission rules; see {@linkcode ServerOptions.admission}. A client is one
+ * IPv4 address, or one IPv6 network (a /64: a site can use every address in
+ * it). Peers without an IP address (a Unix socket's, without a PROXY header)
+ * are one local client that the lists do not apply to.
+ */
+export interface AdmissionOptions {
+  /**
+   * Only clients in these networks and addresses are served
+   * (`"10.0.0.0/8"`, `"2001:db8::/32"`, `"192.0.2.7"`).
+   *
+   * @default {undefined} (every client)
+   */
+  allow?: string[];
+  /**
+   * Clients in these networks and addresses are refused, whatever `allow`
+   * says. 1,000 entries cost a lookup of well under a microsecond.
+   *
+   * @default {undefined} (none)
+   */
+  deny?: string[];
+  /**
+   * The most connections one client may have open at once; one more is
+   * refused, while other clients go on being served.
+   *
+   * @default {Infinity}
+   */
+  maxPerClient?: number;
+  /**
+   * How fast one client may open new connections: `perSecond` on average,
+   * up to `burst` at once (a token bucket per client). A reconnect loop is
+   * held to it, and other clients do not notice it.
+   *
+   * @default {undefined} (no limit)
+   */
+  rate?: { perSecond: number; burst: number };
+  /**
+   * How many leading bits of an IPv6 address name one client.
+   *
+   * @default {64}
+   */
+  ipv6Prefix?: number;
+}
+
+/** What {@linkcode TcpServer.stats} reports: counts since the server started. */
+export interface ServerStats {
+  /** Connections accepted. */
+  accepted: number;
+  /** Connections open now. */
+  active: number;
+  /** Connections refused by the admission rules, by rule. */
+  refused: { deny: number; allow: number; perClient: number; rate: number };
+  /**
+   * Connections the server ended itself, by why: `idle` (`idleTimeout`),
+   * `firstByte` (`firstByteTimeout`), `writeStall` (`writeTimeout`),
+   * `handshake` (a TLS handshake that failed or timed out), `proxyHeader`
+   * (a bad or late PROXY header), `maxAge` (asked to end at
+   * `maxConnectionAge`), `cut` (still open at the end of a shutdown, or at
+   * `close()`), `closedByServer` ({@linkcode TcpServer.closeConnections}).
+   */
+  closed: {
+    idle: number;
+    firstByte: number;
+    writeStall: number;
+    handshake: number;
+    proxyHeader: number;
+    maxAge: number;
+    cut: number;
+    closedByServer: number;
+  };
+  /** Handler failures reported through `onError`. */
+  handlerErrors: number;
+  /** Bytes received on every connection, open or closed. */
+  bytesRead: number;
+  /** Bytes sent on every connection, open or closed. */
+  bytesWritten: number;
+  /**
+   * The clients with the most connections open now, most first (at most
+   * 10): an IPv4 address, an IPv6 network such as `2001:db8::/64`, or
+   * `"local"` for Unix socket peers.
+   */
+  topClients: { client: string; connections: number }[];
 }
 
 /** Options for {@linkcode TcpServer.shutdown}. */
@@ -340,7 +476,29 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   #maxConnections: number;
   #noDelay: boolean;
   #onError: (error: unknown, conn?: TcpConnection<A>) => void;
-  #deadlines: Deadlines<TcpConnection<A>> | undefined;
+  #deadlines: Deadlines<TcpConnection<A>>;
+  #admission: Admission;
+  /** The admitted connections' client keys, to count them as closed. */
+  #clients = new Map<TcpConnection<A>, string>();
+  #handshakeTimeout: number | undefined;
+  #stats = {
+    accepted: 0,
+    refused: { deny: 0, allow: 0, perClient: 0, rate: 0 },
+    closed: {
+      idle: 0,
+      firstByte: 0,
+      writeStall: 0,
+      handshake: 0,
+      proxyHeader: 0,
+      maxAge: 0,
+      cut: 0,
+      closedByServer: 0,
+    },
+    handlerErrors: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+  };
+  #metrics: Disposable;
   #proxy:
     | { trusted: CidrSet | undefined; timeout: number; maxLength?: number }
     | undefined;
@@ -370,7 +528,8 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
 
   private constructor(
     listener: Deno.Listener,
-    options: ServerOptions<A> & { noDelay?: boolean },
+    options: ServerOptions<A> & { noDelay?: boolean; tls?: boolean },
+    checked: Checked,
     socketFile: { path: string; ino: number | null } | undefined,
   ) {
     this.#listener = listener;
@@ -389,37 +548,62 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
           : `TcpServer on "${this.#label}": ${message}`,
       );
     });
-    const { idleTimeout, maxConnectionAge, proxyProtocol } = options;
-    if (idleTimeout !== undefined || maxConnectionAge !== undefined) {
-      this.#deadlines = new Deadlines<TcpConnection<A>>({
-        idleTimeout,
-        onIdle: (conn) =>
-          conn.close(
-            new Deno.errors.TimedOut(
-              `Connection from "${
-                formatAddr(conn.remoteAddr)
-              }" was idle for ${idleTimeout} ms`,
-            ),
+    const { idleTimeout, maxConnectionAge, proxyProtocol, firstByteTimeout } =
+      options;
+    const writeTimeout = options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT;
+    const closed = this.#stats.closed;
+    const why = (conn: TcpConnection<A>, what: string) =>
+      `Connection from "${formatAddr(conn.remoteAddr)}" ${what}`;
+    this.#deadlines = new Deadlines<TcpConnection<A>>({
+      idleTimeout,
+      onIdle: (conn) => {
+        closed.idle++;
+        conn.close(
+          new Deno.errors.TimedOut(why(conn, `was idle for ${idleTimeout} ms`)),
+        );
+      },
+      firstByteTimeout,
+      onSilent: (conn) => {
+        closed.firstByte++;
+        conn.close(
+          new Deno.errors.TimedOut(
+            why(conn, `sent nothing within ${firstByteTimeout} ms`),
           ),
-        maxAge: maxConnectionAge,
-        onAge: (conn) =>
-          conn.interrupt(
-            new MaxConnectionAgeError(
-              `Connection from "${
-                formatAddr(conn.remoteAddr)
-              }" reached its maximum age (${maxConnectionAge} ms)`,
-            ),
+        );
+      },
+      writeTimeout,
+      onWriteStall: (conn) => {
+        closed.writeStall++;
+        conn.close(
+          new Deno.errors.TimedOut(
+            why(conn, `read nothing of a write for ${writeTimeout} ms`),
           ),
-      });
+        );
+      },
+      maxAge: maxConnectionAge,
+      onAge: (conn) => {
+        closed.maxAge++;
+        conn.interrupt(
+          new MaxConnectionAgeError(
+            why(conn, `reached its maximum age (${maxConnectionAge} ms)`),
+          ),
+        );
+      },
+    });
+    this.#admission = checked.admission;
+    if (options.tls) {
+      this.#handshakeTimeout = (options as TcpServerOptions).handshakeTimeout ??
+        DEFAULT_HANDSHAKE_TIMEOUT;
     }
     if (proxyProtocol !== undefined) {
       this.#proxy = {
-        trusted: proxyProtocol.trusted && new CidrSet(proxyProtocol.trusted),
+        trusted: checked.trusted,
         timeout: proxyProtocol.timeout ?? DEFAULT_PROXY_TIMEOUT,
         maxLength: proxyProtocol.maxLength,
       };
     }
     this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.#metrics = exportMetrics(this.#label, () => this.stats());
     const signal = options.signal;
     if (signal) {
       this.#signal = signal;
@@ -484,15 +668,17 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   ): TcpServer<Deno.NetAddr | Deno.UnixAddr>;
   // deno-lint-ignore no-explicit-any
   static listen(options: TcpServerOptions | UnixServerOptions = {}): any {
-    checkServerOptions(options);
+    const checked = checkServerOptions(options);
     prepareRuntime();
     if ("path" in options && options.path !== undefined) {
       const { listener, socketFile } = listenUnix(options.path);
-      return new TcpServer(listener, options, socketFile);
+      return new TcpServer(listener, options, checked, socketFile);
     }
+    const tcp = options as TcpServerOptions;
     return new TcpServer(
-      listenTcp(options as TcpServerOptions),
-      options,
+      listenTcp(tcp),
+      { ...options, tls: tcp.cert !== undefined },
+      checked,
       undefined,
     );
   }
@@ -517,6 +703,121 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
    */
   get finished(): Promise<void> {
     return this.#finished;
+  }
+
+  /**
+   * What the server has done since it started: connections accepted, open,
+   * refused by rule and ended by reason, handler errors, bytes in and out,
+   * and the clients with the most connections open. Where Deno's
+   * OpenTelemetry is on (`OTEL_DENO=true`), the same counters are exported
+   * as metrics (`netkit.tcp.server.*`).
+   *
+   * @returns A snapshot.
+   *
+   * @example Watching the server
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve((conn) => conn.write("hi\n"));
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * assert.equal(await client.readLine(), "hi");
+   * assert.equal(server.stats().accepted, 1);
+   * await server.shutdown();
+   * await serving;
+   * assert.equal(server.stats().bytesWritten, 3);
+   * ```
+   */
+  stats(): ServerStats {
+    const s = this.#stats;
+    let bytesRead = s.bytesRead;
+    let bytesWritten = s.bytesWritten;
+    for (const conn of this.#live) {
+      bytesRead += conn.bytesRead;
+      bytesWritten += conn.bytesWritten;
+    }
+    return {
+      accepted: s.accepted,
+      active: this.#live.size,
+      refused: { ...s.refused },
+      closed: { ...s.closed },
+      handlerErrors: s.handlerErrors,
+      bytesRead,
+      bytesWritten,
+      topClients: this.#admission.top(TOP_CLIENTS),
+    };
+  }
+
+  /**
+   * The connections open now: to look at who is connected.
+   *
+   * @returns A snapshot of the open connections.
+   *
+   * @example Listing the clients
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve((conn) => conn.closed);
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * while (server.connections === 0) await new Promise((r) => setTimeout(r, 1));
+   * const [conn] = server.openConnections();
+   * assert.equal(conn.remoteAddr.port, client.localAddr.port);
+   * await server.close();
+   * await serving;
+   * ```
+   */
+  openConnections(): TcpConnection<A>[] {
+    return [...this.#live];
+  }
+
+  /**
+   * Closes every open connection that `predicate` picks, such as all of one
+   * client's: their reads end and their writes fail with `reason`.
+   *
+   * @param predicate Picks the connections to close.
+   * @param reason Why, for each connection's signal and its writes.
+   * @returns How many connections were closed.
+   *
+   * @example Closing one client's connections
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   for await (const line of conn.lines()) await conn.write(`${line}\n`);
+   * });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * await client.write("hi\n");
+   * assert.equal(await client.readLine(), "hi");
+   * const port = client.localAddr.port;
+   * assert.equal(server.closeConnections((conn) => conn.remoteAddr.port === port), 1);
+   * assert.equal(await client.read(), null);
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  closeConnections(
+    predicate: (conn: TcpConnection<A>) => boolean,
+    reason?: unknown,
+  ): number {
+    let closed = 0;
+    for (const conn of this.#live) {
+      if (!predicate(conn)) continue;
+      conn.close(
+        reason ?? new Deno.errors.Interrupted(
+          `Connection from "${
+            formatAddr(conn.remoteAddr)
+          }" was closed by the server`,
+        ),
+      );
+      closed++;
+    }
+    this.#stats.closed.closedByServer += closed;
+    return closed;
   }
 
   /**
@@ -576,7 +877,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       // The caller owns it: it counts until closed, whoever closes it.
       conn.closed.then(() => this.#forget(conn));
       this.#preparing++;
-      this.#readHeader(conn).then((ready) => {
+      this.#prepare(conn).then((ready) => {
         this.#preparing--;
         if (ready) this.#ready.push(conn);
         this.#readyChanged();
@@ -797,8 +1098,42 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       // connection's first read will say so.
     }
     this.#live.add(conn);
-    this.#deadlines?.add(conn);
+    this.#stats.accepted++;
+    this.#deadlines.add(conn);
     return conn;
+  }
+
+  /**
+   * Readies a new connection in its own task: the TLS handshake, the PROXY
+   * header of a trusted peer, then the admission rules on the client's real
+   * address.
+   *
+   * @returns Whether the connection may be served; when not, it is closed.
+   */
+  async #prepare(conn: TcpConnection<A>): Promise<boolean> {
+    if (this.#handshakeTimeout !== undefined) {
+      try {
+        await conn.handshake({ timeout: this.#handshakeTimeout });
+      } catch (error) {
+        // A port scan, a client that does not trust the certificate, one
+        // that stalls: counted, not reported.
+        this.#stats.closed.handshake++;
+        conn.close(error);
+        return false;
+      }
+    }
+    if (!await this.#readHeader(conn)) return false;
+    const remote = conn.remoteAddr;
+    const verdict = this.#admission.admit(
+      "hostname" in remote ? remote.hostname : undefined,
+    );
+    if (typeof verdict !== "string") {
+      this.#stats.refused[verdict.refused]++;
+      conn.close();
+      return false;
+    }
+    this.#clients.set(conn, verdict);
+    return true;
   }
 
   /**
@@ -827,7 +1162,10 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       // the server's own shutdown are nobody's fault.
       const quiet = conn.signal.aborted || isDisconnect(error) ||
         (error instanceof IncompleteReadError && error.partial.length === 0);
-      if (!quiet) this.#report(error);
+      if (!quiet) {
+        this.#stats.closed.proxyHeader++;
+        this.#report(error);
+      }
       conn.close(error);
       return false;
     }
@@ -836,7 +1174,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   async #handle(conn: TcpConnection<A>, handler: TcpHandler<A>): Promise<void> {
     this.#handlers++;
     try {
-      if (await this.#readHeader(conn)) await handler(conn);
+      if (await this.#prepare(conn)) await handler(conn);
     } catch (error) {
       // The server's own interrupt or cut ends the handler's reads and
       // writes, and a peer that vanishes makes them fail too: neither is a
@@ -860,12 +1198,20 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   /** Stops counting a connection that is closed, or whose handler returned. */
   #forget(conn: TcpConnection<A>): void {
     if (!this.#live.delete(conn)) return;
-    this.#deadlines?.delete(conn);
+    this.#deadlines.delete(conn);
+    this.#stats.bytesRead += conn.bytesRead;
+    this.#stats.bytesWritten += conn.bytesWritten;
+    const client = this.#clients.get(conn);
+    if (client !== undefined) {
+      this.#clients.delete(conn);
+      this.#admission.release(client);
+    }
     this.#wakeUp();
     this.#checkFinished();
   }
 
   #report(error: unknown, conn?: TcpConnection<A>): void {
+    if (conn !== undefined) this.#stats.handlerErrors++;
     try {
       this.#onError(error, conn);
     } catch (callbackError) {
@@ -905,6 +1251,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       // Already closed.
     }
     removeSocketFile(this.#socketFile);
+    this.#metrics[Symbol.dispose]();
     this.#wakeUp();
     this.#readyChanged();
     // The port is released only once a pending accept has settled.
@@ -935,6 +1282,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   #cutAll(reason: unknown): void {
     for (const conn of this.#live) {
       this.#cut.add(conn);
+      this.#stats.closed.cut++;
       conn.close(reason);
     }
   }
@@ -970,8 +1318,8 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
 /** Checks the options every server takes, before anything is bound. */
 function checkServerOptions(
   options: TcpServerOptions | UnixServerOptions,
-): void {
-  const { maxConnections, proxyProtocol } = options;
+): Checked {
+  const { maxConnections, proxyProtocol, admission } = options;
   if (
     maxConnections !== undefined &&
     !(maxConnections === Infinity ||
@@ -981,16 +1329,47 @@ function checkServerOptions(
       `Cannot listen with maxConnections ${maxConnections}: it must be a positive integer`,
     );
   }
-  for (const name of ["idleTimeout", "maxConnectionAge"] as const) {
-    const ms = options[name];
-    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
+  const tcp = options as TcpServerOptions;
+  checkMs("idleTimeout", options.idleTimeout);
+  checkMs("maxConnectionAge", options.maxConnectionAge);
+  checkMs("firstByteTimeout", options.firstByteTimeout);
+  checkMs("writeTimeout", options.writeTimeout);
+  checkMs("handshakeTimeout", tcp.handshakeTimeout);
+  checkMs("proxyProtocol.timeout", proxyProtocol?.timeout);
+  if (admission?.maxPerClient !== undefined) {
+    const max = admission.maxPerClient;
+    if (!(max === Infinity || (Number.isInteger(max) && max > 0))) {
       throw new RangeError(
-        `Cannot listen with ${name} ${ms}: it must be a positive number of milliseconds`,
+        `Cannot listen with admission.maxPerClient ${max}: it must be a positive integer`,
       );
     }
   }
-  if (proxyProtocol === undefined) return;
+  if (admission?.rate !== undefined) {
+    const { perSecond, burst } = admission.rate;
+    if (!(perSecond > 0 && Number.isFinite(perSecond) && burst >= 1)) {
+      throw new RangeError(
+        `Cannot listen with admission.rate ${perSecond}/s, burst ${burst}: the rate must be positive and the burst at least 1`,
+      );
+    }
+  }
+  const prefix = admission?.ipv6Prefix;
+  if (
+    prefix !== undefined &&
+    !(Number.isInteger(prefix) && prefix >= 0 && prefix <= 128)
+  ) {
+    throw new RangeError(
+      `Cannot listen with admission.ipv6Prefix ${prefix}: it must be an integer from 0 to 128`,
+    );
+  }
+  // Bad networks are refused now, by the sets that parse them.
+  const checked: Checked = { admission: new Admission(admission) };
+  if (proxyProtocol === undefined) return checked;
   const unix = "path" in options && options.path !== undefined;
+  if (!unix && tcp.cert !== undefined) {
+    throw new TypeError(
+      "Cannot listen with proxyProtocol and TLS: the header comes before the TLS handshake, and Deno cannot start TLS on an accepted connection; end TLS at the load balancer, or send the header inside TLS",
+    );
+  }
   if (unix && proxyProtocol.trusted !== undefined) {
     throw new TypeError(
       "Cannot listen with proxyProtocol: a Unix socket takes no trusted list (every process that can open it is trusted)",
@@ -1001,14 +1380,22 @@ function checkServerOptions(
       'Cannot listen with proxyProtocol: it needs the "trusted" addresses of the load balancers, since whoever may send the header chooses the address the server sees',
     );
   }
-  const { timeout } = proxyProtocol;
-  if (timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)) {
+  checked.trusted = proxyProtocol.trusted && new CidrSet(proxyProtocol.trusted);
+  return checked;
+}
+
+/** What checkServerOptions made of the options, for the server to use. */
+interface Checked {
+  admission: Admission;
+  trusted?: CidrSet;
+}
+
+function checkMs(name: string, ms: number | undefined): void {
+  if (ms !== undefined && !(ms > 0 && ms <= 2 ** 31 - 1)) {
     throw new RangeError(
-      `Cannot listen with proxyProtocol.timeout ${timeout}: it must be a positive number of milliseconds`,
+      `Cannot listen with ${name} ${ms}: it must be a positive number of milliseconds`,
     );
   }
-  // Bad networks are refused now, by the set that parses them.
-  if (proxyProtocol.trusted) new CidrSet(proxyProtocol.trusted);
 }
 
 function listenTcp(options: TcpServerOptions): Deno.Listener {
