@@ -24,7 +24,7 @@ export const MAX_INTERIM = 10;
  * digit: RFC 9110, section 2.5 has a recipient process an `HTTP/1.x` above
  * the 1.1 it implements as 1.1. Another major version is not HTTP/1.
  */
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-5][0-9]{2})(?: (.*))?$/;
+const STATUS_LINE = /^HTTP\/1\.([0-9]) ([1-5][0-9]{2})(?: (.*))?$/;
 const LF = new Uint8Array([0x0a]);
 
 /** A parsed status line and header section. */

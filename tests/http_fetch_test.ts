@@ -352,6 +352,14 @@ Deno.test("fetchToFile() refuses malformed heads", async (t) => {
   }
 });
 
+Deno.test("fetchToFile() reads an HTTP/1.2 response as HTTP/1.1", async () => {
+  const { result, body } = await succeeds(
+    reply("HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+  );
+  assert.equal(result.version, "HTTP/1.1");
+  assert.equal(text(body), "ok");
+});
+
 Deno.test("fetchToFile() fails when the server closes without a response", async () => {
   await fails(
     () => {},
