@@ -29,7 +29,12 @@ import {
   MAX_HEAD_BYTES,
   readFields,
 } from "./_http_response.ts";
-import { decodeText, quote } from "./_http_syntax.ts";
+import {
+  decodeText,
+  isTokenChar,
+  quote,
+  quotedStringEnd,
+} from "./_http_syntax.ts";
 
 /** The longest chunk line, extensions and CRLF included. */
 export const MAX_CHUNK_LINE = 4096;
@@ -54,19 +59,73 @@ export interface ChunkLine {
  * size is too large to be real.
  */
 export function parseChunkLine(line: string): ChunkLine {
-  const match = /^([0-9A-Fa-f]+)[ \t]*(;.*)?$/.exec(line);
-  const digits = match?.[1]?.replace(/^0+(?=.)/, "");
-  if (match === null || digits === undefined) {
-    throw new Deno.errors.InvalidData(
-      `malformed chunk size line ${quote(line)}`,
-    );
-  }
+  let end = 0;
+  while (end < line.length && isHexDigit(line.charCodeAt(end))) end++;
+  if (end === 0) throw malformed(line, "it does not start with a chunk size");
+  const digits = line.slice(0, end).replace(/^0+(?=.)/, "");
   if (digits.length > MAX_CHUNK_HEX_DIGITS) {
     throw new Deno.errors.InvalidData(
-      `chunk size ${quote(match[1]!)} is too large`,
+      `chunk size ${quote(line.slice(0, end))} is too large`,
     );
   }
-  return { size: parseInt(digits, 16), extensions: match[2]?.length ?? 0 };
+  for (let i = end; i < line.length;) i = skipExtension(line, i);
+  return { size: parseInt(digits, 16), extensions: line.length - end };
+}
+
+/**
+ * Checks one `BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ]` at
+ * `line[start]`; returns the index after it.
+ */
+function skipExtension(line: string, start: number): number {
+  let i = skipWhitespace(line, start);
+  if (i === line.length) {
+    throw malformed(line, "whitespace without an extension after it");
+  }
+  if (line[i] !== ";") {
+    throw malformed(line, `expected ";" or the end, found ${quote(line[i]!)}`);
+  }
+  i = skipWhitespace(line, i + 1);
+  const name = skipToken(line, i);
+  if (name === i) throw malformed(line, "a chunk extension has no name");
+  i = skipWhitespace(line, name);
+  if (line[i] !== "=") return name;
+  i = skipWhitespace(line, i + 1);
+  if (line[i] === '"') {
+    const end = quotedStringEnd(line, i);
+    if (end === -1) {
+      throw malformed(line, "a quoted chunk extension value is not closed");
+    }
+    return end;
+  }
+  const value = skipToken(line, i);
+  if (value === i) {
+    throw malformed(
+      line,
+      "a chunk extension value is neither a token nor a quoted string",
+    );
+  }
+  return value;
+}
+
+function skipWhitespace(line: string, i: number): number {
+  while (line[i] === " " || line[i] === "\t") i++;
+  return i;
+}
+
+function skipToken(line: string, i: number): number {
+  while (i < line.length && isTokenChar(line.charCodeAt(i))) i++;
+  return i;
+}
+
+function isHexDigit(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x46) ||
+    (code >= 0x61 && code <= 0x66);
+}
+
+function malformed(line: string, why: string): Deno.errors.InvalidData {
+  return new Deno.errors.InvalidData(
+    `malformed chunk size line ${quote(line)}: ${why}`,
+  );
 }
 
 /**
@@ -158,23 +217,24 @@ export class ChunkedDecoder {
     }
     if (bytes === null) throw this.#endedBetweenChunks();
     const crlf = bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d;
-    return decodeText(
+    const line = decodeText(
       bytes.subarray(0, bytes.length - (crlf ? 2 : 1)),
       "chunk size line",
     );
+    if (!crlf) throw malformed(line, "it ends in a bare LF, not CRLF");
+    return line;
   }
 
   /** Reads the CRLF that must follow chunk data. */
   async #readDataEnd(): Promise<void> {
     let bytes: Uint8Array;
     try {
-      bytes = await this.#reader.readExact(1);
-      if (bytes[0] === 0x0d) bytes = await this.#reader.readExact(1);
+      bytes = await this.#reader.readExact(2);
     } catch (error) {
       if (!(error instanceof IncompleteReadError)) throw error;
       throw this.#endedBetweenChunks();
     }
-    if (bytes[0] !== 0x0a) {
+    if (bytes[0] !== 0x0d || bytes[1] !== 0x0a) {
       throw new Deno.errors.InvalidData(
         `chunk data is not followed by CRLF after ${this.#received} bytes`,
       );

@@ -222,6 +222,28 @@ Deno.test("fetchToFile() refuses a chunk size line that is not hexadecimal", asy
   );
 });
 
+Deno.test("fetchToFile() refuses chunk lines that RFC 9112 section 7.1.1 does not allow", async (t) => {
+  const cases: [string, RegExp][] = [
+    ["5 ", /whitespace without an extension/],
+    ["5;", /a chunk extension has no name/],
+    ["5;a=b c", /expected ";" or the end, found "c"/],
+    ['5;a="b', /a quoted chunk extension value is not closed/],
+    ["5;a=", /neither a token nor a quoted string/],
+  ];
+  for (const [line, message] of cases) {
+    await t.step(JSON.stringify(line), async () => {
+      await fails(
+        reply(
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+          `${line}\r\nhello\r\n0\r\n\r\n`,
+        ),
+        Deno.errors.InvalidData,
+        message,
+      );
+    });
+  }
+});
+
 Deno.test("fetchToFile() refuses an absurd chunk size", async () => {
   await fails(
     reply(
