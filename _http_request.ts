@@ -4,7 +4,7 @@
 // Errors say what was wrong and nothing more: fetchToFile names the URL.
 
 import { VERSION } from "./_version.ts";
-import { NOT_FIELD_VALUE, quote, TOKEN } from "./_http_syntax.ts";
+import { isToken, NOT_FIELD_VALUE, quote } from "./_http_syntax.ts";
 
 /** The `User-Agent` sent unless the caller gives one. */
 export const USER_AGENT = `netkit-tcp/${VERSION}`;
@@ -80,7 +80,7 @@ export function checkHeaders(
     if (/[\r\n\0]/.test(name) || /[\r\n\0]/.test(value)) {
       throw new TypeError(`header ${quote(name)} contains CR, LF or NUL`);
     }
-    if (!TOKEN.test(name)) {
+    if (!isToken(name)) {
       throw new TypeError(`invalid header name ${quote(name)}`);
     }
     // Other control characters and anything beyond Latin-1 cannot be sent

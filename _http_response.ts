@@ -11,7 +11,7 @@ import {
   IncompleteReadError,
   LimitExceededError,
 } from "./_buffered_reader.ts";
-import { decodeText, quote, TOKEN } from "./_http_syntax.ts";
+import { decodeText, isToken, quote } from "./_http_syntax.ts";
 
 /** The most bytes a response head (status line and fields) may take. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -181,7 +181,7 @@ function parseField(
 ): [string, string] {
   const colon = line.indexOf(":");
   const name = colon === -1 ? "" : line.slice(0, colon);
-  if (!TOKEN.test(name)) {
+  if (!isToken(name)) {
     throw new Deno.errors.InvalidData(`malformed field line ${quote(line)}`);
   }
   if (count >= MAX_FIELDS) {

@@ -4,9 +4,6 @@
 // the chunked decoder's extensions all use these, so that a rule is written
 // once.
 
-/** `token = 1*tchar` (RFC 9110, section 5.6.2). */
-export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /**
  * Characters that no field value may hold: everything but HTAB, SP, VCHAR
  * and obs-text (RFC 9110, section 5.5). CR, LF and NUL among them would let
@@ -14,7 +11,19 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Whether `code` is a `tchar`: a character of a token. */
+/** Whether `text` is a `token`: `1*tchar` (RFC 9110, section 5.6.2). */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (!isTokenChar(text.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether `code` is a `tchar`: `!#$%&'*+-.^_`|~`, a digit or a letter, all
+ * ASCII.
+ */
 export function isTokenChar(code: number): boolean {
   return code < 0x80 && TCHAR[code] === 1;
 }
