@@ -4,7 +4,7 @@
 // decoder. Every wait for the source happens here, which is what makes reads
 // cancellable without losing bytes.
 
-import { describeError, formatAddr } from "./_errors.ts";
+import { describeError, formatPeer } from "./_errors.ts";
 
 /** Where bytes come from: a `Deno.Conn`, or a reader of another buffer. */
 export interface ByteSource {
@@ -22,6 +22,12 @@ export interface WaitOptions {
   interruptible?: boolean;
 }
 
+/** A connection's ends, to name its peer in messages. */
+export interface Peer {
+  readonly remoteAddr: Deno.NetAddr | Deno.UnixAddr;
+  readonly localAddr: Deno.NetAddr | Deno.UnixAddr;
+}
+
 /** Options for {@linkcode BufferedReader}. */
 export interface BufferedReaderOptions {
   /**
@@ -34,7 +40,7 @@ export interface BufferedReaderOptions {
    * The peer, named in messages: `Cannot read from "host:port": ...`. Its
    * address is read only when a message needs it.
    */
-  peer?: { readonly remoteAddr: Deno.NetAddr };
+  peer?: Peer;
 }
 
 /** The smallest read buffer: what an idle connection holds while it waits. */
@@ -57,6 +63,15 @@ const MIN_READ_SIZE = 1024;
  */
 const MAX_READ_SIZE = 4 * 1024 * 1024;
 const MAX_VIEW_READ_SIZE = 256 * 1024;
+
+/**
+ * How long a wait for the source may go on after stop(): long enough for a
+ * read of bytes the socket already holds to land. A timer of 0 ms lost that
+ * race now and then while the test suite ran in parallel (it never did on a
+ * quiet machine, 200 times in 200); a few milliseconds more cost a shutdown
+ * nothing it would notice.
+ */
+const STOP_GRACE = 5;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const LF = new Uint8Array([0x0a]);
@@ -161,7 +176,7 @@ const ENDED: unique symbol = Symbol("ended");
  */
 export class BufferedReader {
   #source: ByteSource;
-  #peer: { readonly remoteAddr: Deno.NetAddr } | undefined;
+  #peer: Peer | undefined;
   #fixed: boolean;
   // Bytes at [#start, #end) of #buf are read but not consumed. With an
   // adaptive buffer, once a view of #buf has been handed out its bytes are
@@ -242,9 +257,9 @@ export class BufferedReader {
    * Ends every wait for the source, now and later, with `reason`: calls
    * still return what is buffered, and reject with `reason` where they would
    * wait for more, unless they are not interruptible. Bytes the source
-   * already holds count as arrived: a wait gets one turn of the event loop
-   * for them (a read of a socket with data queued completes within it)
-   * before it ends.
+   * already holds count as arrived: a wait gets a few milliseconds for them
+   * (a read of a socket with data queued completes within them) before it
+   * ends.
    */
   stop(reason: unknown): void {
     this.#stopped ??= { reason };
@@ -505,6 +520,25 @@ export class BufferedReader {
   }
 
   /**
+   * The buffered bytes, not consumed: valid until the next read from the
+   * source.
+   */
+  peek(call: number): Uint8Array {
+    if (this.#call !== call) throw ENDED;
+    return this.#buf.subarray(this.#start, this.#end);
+  }
+
+  /** Consumes `n` buffered bytes without handing them out. */
+  skip(n: number): void {
+    this.#start += Math.min(n, this.#end - this.#start);
+  }
+
+  /** Bytes consumed so far: read from the source and no longer buffered. */
+  get consumed(): number {
+    return this.#bytesRead - (this.#end - this.#start);
+  }
+
+  /**
    * Puts back the bytes the last call took, which nothing may have used:
    * for a stream whose consumer left while the read that served it was
    * settling.
@@ -686,12 +720,12 @@ export class BufferedReader {
     reject?.(reason);
   }
 
-  /** Ends the running call after one turn of the event loop, if it still waits then. */
+  /** Ends the running call shortly, if it still waits then. */
   #stopSoon(): void {
     this.#stopTimer ??= setTimeout(() => {
       this.#stopTimer = undefined;
       if (this.#waiting) this.#rejectCall(this.#stopped!.reason);
-    }, 0);
+    }, STOP_GRACE);
   }
 
   #clearStopTimer(): void {
@@ -742,7 +776,7 @@ export class BufferedReader {
   #context(operation: string): string {
     return this.#peer === undefined
       ? `Cannot ${operation}`
-      : `Cannot ${operation} "${formatAddr(this.#peer.remoteAddr)}"`;
+      : `Cannot ${operation} "${formatPeer(this.#peer)}"`;
   }
 
   #throwIfClosed(): void {

@@ -1,11 +1,35 @@
 // Copyright 2026 the tcp authors. MIT license.
 // Error helpers shared by the server, the client and the connection.
 
-/** Formats an address as `host:port`, with brackets around an IPv6 host. */
-export function formatAddr(addr: { hostname: string; port: number }): string {
+/**
+ * Formats an address as `host:port`, with brackets around an IPv6 host, or a
+ * Unix socket's path (`@name` for a Linux abstract name, as `ss` shows it).
+ */
+export function formatAddr(
+  addr: Deno.UnixAddr | { hostname: string; port: number },
+): string {
+  if ("path" in addr) {
+    // A client's socket has no name (the runtime says null).
+    if (!addr.path) return "unnamed unix socket";
+    return addr.path.startsWith("\0") ? `@${addr.path.slice(1)}` : addr.path;
+  }
   return addr.hostname.includes(":")
     ? `[${addr.hostname}]:${addr.port}`
     : `${addr.hostname}:${addr.port}`;
+}
+
+/**
+ * Names the peer of a connection: its address, or for a Unix socket client,
+ * which has no name, the socket it came through.
+ */
+export function formatPeer(conn: {
+  readonly remoteAddr: Deno.NetAddr | Deno.UnixAddr;
+  readonly localAddr: Deno.NetAddr | Deno.UnixAddr;
+}): string {
+  const remote = conn.remoteAddr;
+  return "path" in remote && !remote.path
+    ? `client of ${formatAddr(conn.localAddr)}`
+    : formatAddr(remote);
 }
 
 /**

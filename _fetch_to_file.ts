@@ -9,7 +9,7 @@ import { TcpClient } from "./client.ts";
 import { LimitExceededError, type TcpConnection } from "./connection.ts";
 import { describeError } from "./_errors.ts";
 import { FileOutput } from "./_file_output.ts";
-import { IdleWatcher } from "./_idle_watcher.ts";
+import { Deadlines } from "./_deadlines.ts";
 import { copyBody } from "./_http_body.ts";
 import {
   type Extent,
@@ -598,7 +598,7 @@ function connect(
 class Guard {
   reason: unknown;
   #conn: TcpConnection;
-  #watcher: IdleWatcher;
+  #watcher: Deadlines<TcpConnection>;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.#stop(this.#signal!.reason);
 
@@ -609,12 +609,15 @@ class Guard {
   ) {
     this.#conn = conn;
     this.#signal = signal;
-    this.#watcher = new IdleWatcher(idleTimeout, () =>
-      this.#stop(
-        new Deno.errors.TimedOut(
-          `the server sent nothing for ${idleTimeout} ms`,
+    this.#watcher = new Deadlines({
+      idleTimeout,
+      onIdle: () =>
+        this.#stop(
+          new Deno.errors.TimedOut(
+            `the server sent nothing for ${idleTimeout} ms`,
+          ),
         ),
-      ));
+    });
     this.#watcher.add(conn);
     signal?.addEventListener("abort", this.#onAbort, { once: true });
     if (signal?.aborted) this.#onAbort();

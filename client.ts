@@ -23,14 +23,15 @@
  */
 
 import { TcpConnection } from "./connection.ts";
+import { Deadlines } from "./_deadlines.ts";
 import {
   describeError,
   formatAddr,
   NameResolutionError,
   resolutionError,
 } from "./_errors.ts";
-import { IdleWatcher } from "./_idle_watcher.ts";
 import { prepareRuntime } from "./_runtime.ts";
+import { encodeProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 
 export { NameResolutionError };
 
@@ -51,16 +52,8 @@ export interface TlsOptions {
   alpnProtocols?: string[];
 }
 
-/** Options for {@linkcode TcpClient.connect}. */
-export interface TcpClientOptions {
-  /**
-   * The host to connect to: a name or an IP address.
-   *
-   * @default {"127.0.0.1"}
-   */
-  hostname?: string;
-  /** The port to connect to, from 1 to 65535. */
-  port: number;
+/** Options for every client connection, over TCP or a Unix socket. */
+export interface ClientOptions {
   /**
    * How long connecting (including the TLS handshake) may take, in
    * milliseconds, before it fails with {@linkcode Deno.errors.TimedOut}.
@@ -70,6 +63,37 @@ export interface TcpClientOptions {
   timeout?: number;
   /** Aborting it cancels connecting; the promise rejects with its reason. */
   signal?: AbortSignal;
+  /**
+   * Closes the connection once it has neither read nor written anything for
+   * this many milliseconds, as the server's option of the same name does:
+   * reads then return `null`, and {@linkcode TcpConnection.signal}'s reason
+   * is a {@linkcode Deno.errors.TimedOut}. To fail one read that waits too
+   * long instead, give the read a `timeout`.
+   *
+   * @default {undefined} (never)
+   */
+  idleTimeout?: number;
+  /**
+   * A PROXY protocol header (v1 or v2) to send first, as a load balancer
+   * does: a proxy written with {@linkcode TcpConnection.copyTo} passes its
+   * client on to the server behind it, and tests can play the balancer. It
+   * goes before the TLS handshake, as HAProxy sends it.
+   *
+   * @default {undefined} (none)
+   */
+  proxyHeader?: ProxyHeader;
+}
+
+/** Options for {@linkcode TcpClient.connect} to a TCP port. */
+export interface TcpClientOptions extends ClientOptions {
+  /**
+   * The host to connect to: a name or an IP address.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** The port to connect to, from 1 to 65535. */
+  port: number;
   /** `true`, or TLS settings, to speak TLS. */
   tls?: boolean | TlsOptions;
   /**
@@ -85,21 +109,19 @@ export interface TcpClientOptions {
    * @default {false}
    */
   keepAlive?: boolean;
-  /**
-   * Closes the connection once it has neither read nor written anything for
-   * this many milliseconds, as the server's option of the same name does:
-   * reads then return `null`, and {@linkcode TcpConnection.signal}'s reason
-   * is a {@linkcode Deno.errors.TimedOut}. To fail one read that waits too
-   * long instead, give the read a `timeout`.
-   *
-   * @default {undefined} (never)
-   */
-  idleTimeout?: number;
+}
+
+/** Options for {@linkcode TcpClient.connect} to a Unix domain socket. */
+export interface UnixClientOptions extends ClientOptions {
+  /** The socket file's path, or a Linux abstract name starting with `"\0"`. */
+  path: string;
 }
 
 /**
  * A connection made by {@linkcode TcpClient.connect}. It is a
  * {@linkcode TcpConnection}, with all of its reads and writes.
+ *
+ * @typeParam A The address type: TCP, or a Unix socket's.
  *
  * @example The tutorial's client
  * ```ts
@@ -120,13 +142,14 @@ export interface TcpClientOptions {
  * await serving;
  * ```
  */
-export class TcpClient extends TcpConnection {
+export class TcpClient<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
+  extends TcpConnection<A> {
   /**
-   * Connects to a server.
+   * Connects to a server over TCP, or TLS over TCP.
    *
    * @param options Where to connect and how.
    * @returns The connected client.
-   * @throws {RangeError} If `port` or `timeout` is out of range.
+   * @throws {RangeError} If `port`, `timeout` or `idleTimeout` is out of range.
    * @throws {Deno.errors.ConnectionRefused} If nothing listens there; the
    * message names `host:port`.
    * @throws {Deno.errors.TimedOut} If `timeout` passes first.
@@ -149,21 +172,39 @@ export class TcpClient extends TcpConnection {
    * );
    * ```
    */
-  static async connect(options: TcpClientOptions): Promise<TcpClient> {
-    const { port, timeout, signal, idleTimeout } = options;
-    const hostname = options.hostname ?? "127.0.0.1";
-    if (typeof hostname !== "string" || hostname === "") {
-      throw new TypeError(
-        `Cannot connect: hostname must be a non-empty string, received ${
-          JSON.stringify(hostname)
-        }`,
-      );
-    }
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new RangeError(
-        `Cannot connect to port ${port}: the port must be an integer from 1 to 65535`,
-      );
-    }
+  static connect(options: TcpClientOptions): Promise<TcpClient<Deno.NetAddr>>;
+  /**
+   * Connects to a server on a Unix domain socket.
+   *
+   * @param options The socket's path, and how to connect.
+   * @returns The connected client.
+   * @throws {TypeError} If `path` is empty.
+   * @throws {Deno.errors.NotFound} If there is no socket file there.
+   * @throws {Deno.errors.ConnectionRefused} If nothing listens on it.
+   *
+   * @example Talking to a local server
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/hello.sock`;
+   * await using server = TcpServer.listen({ path });
+   * const serving = server.serve((conn) => conn.write("hello\n"));
+   * await using client = await TcpClient.connect({ path });
+   * assert.equal(await client.readLine(), "hello");
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  static connect(
+    options: UnixClientOptions,
+  ): Promise<TcpClient<Deno.UnixAddr>>;
+  static async connect(
+    options: TcpClientOptions | UnixClientOptions,
+    // deno-lint-ignore no-explicit-any
+  ): Promise<any> {
+    const { timeout, signal, idleTimeout, proxyHeader } = options;
+    const target = checkTarget(options);
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) {
       throw new RangeError(
         `Cannot connect with timeout ${timeout}: it must be a positive number of milliseconds`,
@@ -177,9 +218,11 @@ export class TcpClient extends TcpConnection {
         `Cannot connect with idleTimeout ${idleTimeout}: it must be a positive number of milliseconds`,
       );
     }
+    // Bad header fields are the caller's mistake: refused before connecting.
+    const header = proxyHeader && encodeProxyHeader(proxyHeader);
     signal?.throwIfAborted();
     prepareRuntime();
-    const where = formatAddr({ hostname, port });
+    const where = formatAddr(target);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -192,41 +235,23 @@ export class TcpClient extends TcpConnection {
     }, timeout);
     let conn: Deno.Conn | undefined;
     try {
-      conn = await Deno.connect({
-        hostname,
-        port,
-        transport: "tcp",
-        signal: controller.signal,
-      });
-      if (isSelfConnection(conn)) {
+      conn = target.transport === "tcp"
+        ? await Deno.connect({ ...target, signal: controller.signal })
+        : await connectUnix(target.path, controller.signal);
+      if (target.transport === "tcp" && isSelfConnection(conn)) {
         throw new Deno.errors.ConnectionRefused(
           "Connection refused (the socket connected to itself, so nothing listens there)",
         );
       }
-      // Socket options outlive startTls, and a TLS connection has no setters.
-      const tcp = conn as Deno.TcpConn;
-      tcp.setNoDelay(options.noDelay ?? true);
-      if (options.keepAlive) tcp.setKeepAlive(true);
-      if (options.tls) {
-        const tls = options.tls === true ? {} : options.tls;
-        const tlsConn = await Deno.startTls(conn as Deno.TcpConn, {
-          hostname: tls.serverName ?? hostname,
-          caCerts: tls.caCerts,
-          alpnProtocols: tls.alpnProtocols,
-        });
-        conn = tlsConn;
-        // connectTls and handshake() take no signal: closing the socket is
-        // what cancels a handshake that hangs.
-        const cancel = () => tlsConn.close();
-        controller.signal.throwIfAborted();
-        controller.signal.addEventListener("abort", cancel, { once: true });
-        try {
-          await tlsConn.handshake();
-        } finally {
-          controller.signal.removeEventListener("abort", cancel);
-        }
+      if (header !== undefined) await writeAll(conn, header);
+      if (target.transport === "tcp") {
+        conn = await secure(
+          conn as Deno.TcpConn,
+          options as TcpClientOptions,
+          controller.signal,
+        );
       }
-      const client = new TcpClient(conn);
+      const client = new TcpClient(conn as Deno.Conn<Deno.NetAddr>);
       if (idleTimeout !== undefined) watchIdle(client, idleTimeout, where);
       return client;
     } catch (error) {
@@ -239,12 +264,101 @@ export class TcpClient extends TcpConnection {
       }
       if (controller.signal.aborted) throw controller.signal.reason;
       const context = `Cannot connect to "${where}"`;
-      const resolution = resolutionError(error, hostname, context);
+      const resolution = target.transport === "tcp"
+        ? resolutionError(error, target.hostname, context)
+        : error;
       throw resolution === error ? describeError(error, context) : resolution;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     }
+  }
+}
+
+/** Where a client connects. */
+type Target =
+  | { transport: "tcp"; hostname: string; port: number }
+  | { transport: "unix"; path: string };
+
+/** Checks where to connect. */
+function checkTarget(options: TcpClientOptions | UnixClientOptions): Target {
+  if ("path" in options && options.path !== undefined) {
+    const { path } = options;
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("Cannot connect: path must be a non-empty string");
+    }
+    return { transport: "unix", path };
+  }
+  const { port } = options as TcpClientOptions;
+  const hostname = (options as TcpClientOptions).hostname ?? "127.0.0.1";
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(
+      `Cannot connect: hostname must be a non-empty string, received ${
+        JSON.stringify(hostname)
+      }`,
+    );
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(
+      `Cannot connect to port ${port}: the port must be an integer from 1 to 65535`,
+    );
+  }
+  return { transport: "tcp", hostname, port };
+}
+
+/** Sets the socket options, and speaks TLS over `conn` if asked to. */
+async function secure(
+  conn: Deno.TcpConn,
+  options: TcpClientOptions,
+  signal: AbortSignal,
+): Promise<Deno.Conn> {
+  // Socket options outlive startTls, and a TLS connection has no setters.
+  conn.setNoDelay(options.noDelay ?? true);
+  if (options.keepAlive) conn.setKeepAlive(true);
+  if (!options.tls) return conn;
+  const tls = options.tls === true ? {} : options.tls;
+  const tlsConn = await Deno.startTls(conn, {
+    hostname: tls.serverName ?? options.hostname ?? "127.0.0.1",
+    caCerts: tls.caCerts,
+    alpnProtocols: tls.alpnProtocols,
+  });
+  // connectTls and handshake() take no signal: closing the socket is what
+  // cancels a handshake that hangs.
+  const cancel = () => tlsConn.close();
+  signal.throwIfAborted();
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    await tlsConn.handshake();
+  } catch (error) {
+    tlsConn.close();
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+  return tlsConn;
+}
+
+/**
+ * Connects to a Unix socket. The runtime takes no signal for it: an abort
+ * ends the wait, and the connection, if it comes, is closed.
+ */
+function connectUnix(path: string, signal: AbortSignal): Promise<Deno.Conn> {
+  const connecting = Deno.connect({ transport: "unix", path });
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      connecting.then((conn) => conn.close(), () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    connecting.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
   }
 }
 
@@ -255,13 +369,20 @@ function isSelfConnection(conn: Deno.Conn): boolean {
 }
 
 /** Closes `client` once it makes no progress for `timeout` ms. */
-function watchIdle(client: TcpClient, timeout: number, where: string): void {
-  const watcher = new IdleWatcher(timeout, (conn) =>
-    conn.close(
-      new Deno.errors.TimedOut(
-        `Connection to "${where}" was idle for ${timeout} ms`,
+function watchIdle(
+  client: TcpConnection<Deno.NetAddr>,
+  timeout: number,
+  where: string,
+): void {
+  const deadlines = new Deadlines<TcpConnection<Deno.NetAddr>>({
+    idleTimeout: timeout,
+    onIdle: (conn) =>
+      conn.close(
+        new Deno.errors.TimedOut(
+          `Connection to "${where}" was idle for ${timeout} ms`,
+        ),
       ),
-    ));
-  watcher.add(client);
-  client.closed.then(() => watcher.delete(client));
+  });
+  deadlines.add(client);
+  client.closed.then(() => deadlines.delete(client));
 }

@@ -25,12 +25,13 @@
  * @module
  */
 
-import { describeError, formatAddr } from "./_errors.ts";
+import { describeError, formatPeer } from "./_errors.ts";
 import {
   BufferedReader,
   IncompleteReadError,
   LimitExceededError,
 } from "./_buffered_reader.ts";
+import { decodeProxyHeader, type ProxyHeader } from "./proxy_protocol.ts";
 
 export { IncompleteReadError, LimitExceededError };
 
@@ -78,6 +79,25 @@ export interface ReadLineOptions extends ReadOptions {
    * A longer line rejects with a {@linkcode LimitExceededError}.
    *
    * @default {65536}
+   */
+  maxLength?: number;
+}
+
+/** Options for {@linkcode TcpConnection.readProxyHeader}. */
+export interface ReadProxyHeaderOptions {
+  /**
+   * How long, in milliseconds, the whole header may take to arrive before
+   * the read rejects with {@linkcode Deno.errors.TimedOut}.
+   *
+   * @default {undefined} (as long as it takes)
+   */
+  timeout?: number;
+  /** Aborting it ends the wait; the read rejects with its reason. */
+  signal?: AbortSignal;
+  /**
+   * The largest v2 header accepted, in bytes (a v1 header is at most 107).
+   *
+   * @default {4096}
    */
   maxLength?: number;
 }
@@ -132,9 +152,14 @@ export interface ReadUntilOptions extends ReadOptions {
  * await serving;
  * ```
  */
-export class TcpConnection implements AsyncDisposable, Disposable {
-  #conn: Deno.Conn;
+export class TcpConnection<
+  A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr,
+> implements AsyncDisposable, Disposable {
+  #conn: Deno.Conn<A>;
   #reader: BufferedReader;
+  #proxyHeader: ProxyHeader | undefined;
+  #remoteAddr: A | undefined;
+  #localAddr: A | undefined;
   #closedLocally = false;
   #closeReason: unknown;
   #bytesWritten = 0;
@@ -168,19 +193,49 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * assert.equal(new TextDecoder().decode(await peer.read() ?? undefined), "hi");
    * ```
    */
-  constructor(conn: Deno.Conn) {
+  constructor(conn: Deno.Conn<A>) {
     this.#conn = conn;
     this.#reader = new BufferedReader(conn, { peer: this });
   }
 
-  /** The local address of the connection. */
-  get localAddr(): Deno.NetAddr {
-    return this.#conn.localAddr as Deno.NetAddr;
+  /**
+   * The local address of the connection: the address the client connected
+   * to, as a PROXY header says once {@linkcode TcpConnection.readProxyHeader}
+   * has read one, else the socket's.
+   */
+  get localAddr(): A {
+    return this.#localAddr ?? this.#conn.localAddr;
   }
 
-  /** The peer's address. */
-  get remoteAddr(): Deno.NetAddr {
-    return this.#conn.remoteAddr as Deno.NetAddr;
+  /**
+   * The peer's address: the client's, as a PROXY header says once
+   * {@linkcode TcpConnection.readProxyHeader} has read one, else the
+   * socket's.
+   */
+  get remoteAddr(): A {
+    return this.#remoteAddr ?? this.#conn.remoteAddr;
+  }
+
+  /** The socket's local address, whatever a PROXY header says. */
+  get socketLocalAddr(): A {
+    return this.#conn.localAddr;
+  }
+
+  /**
+   * The socket's peer: the load balancer, when a PROXY header was read;
+   * otherwise the same as {@linkcode TcpConnection.remoteAddr}.
+   */
+  get socketRemoteAddr(): A {
+    return this.#conn.remoteAddr;
+  }
+
+  /**
+   * The PROXY header the connection began with, once
+   * {@linkcode TcpConnection.readProxyHeader} has read one: its command,
+   * addresses and TLVs (ALPN, authority, unique ID, TLS details).
+   */
+  get proxyHeader(): ProxyHeader | undefined {
+    return this.#proxyHeader;
   }
 
   /** Bytes received from the socket so far, including any still buffered. */
@@ -371,7 +426,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * ```
    */
   copyTo(
-    destination: TcpConnection,
+    destination: TcpConnection<Deno.NetAddr | Deno.UnixAddr>,
     options?: ReadOptions,
   ): Promise<number> {
     const reader = this.#reader;
@@ -572,6 +627,115 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   }
 
   /**
+   * Reads the PROXY protocol header (v1 or v2, HAProxy's
+   * `doc/proxy-protocol.txt`) that a load balancer sends first, and from
+   * then on reports the client's addresses it carries as
+   * {@linkcode TcpConnection.remoteAddr} and
+   * {@linkcode TcpConnection.localAddr}. A `LOCAL` header (a health check),
+   * an `UNKNOWN` or `UNSPEC` one, and one whose addresses are Unix socket
+   * paths leave the socket's addresses in place. The bytes after the header
+   * are the connection's data, as usual.
+   *
+   * Only call it for a peer you trust to say who the client is: the server's
+   * `proxyProtocol` option does, for its trusted sources only.
+   *
+   * @param options How long the header may take, and how large it may be.
+   * @returns The header.
+   * @throws {Deno.errors.InvalidData} If the bytes are not a valid header.
+   * @throws {IncompleteReadError} If the stream ends first; its `partial` is
+   * empty when the peer sent nothing at all.
+   * @throws {Deno.errors.TimedOut} If `timeout` passes first.
+   * @throws {TypeError} If the connection's data has already been read from.
+   *
+   * @example Seeing the client behind a load balancer
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * const serving = server.serve(async (conn) => {
+   *   await conn.readProxyHeader({ timeout: 5000 });
+   *   await conn.write(`you are ${conn.remoteAddr.hostname}\n`);
+   * });
+   * // A client playing the balancer, relaying 203.0.113.7.
+   * await using client = await TcpClient.connect({
+   *   port: server.addr.port,
+   *   proxyHeader: {
+   *     version: 2,
+   *     command: "PROXY",
+   *     source: { transport: "tcp", hostname: "203.0.113.7", port: 40000 },
+   *     destination: { transport: "tcp", hostname: "192.0.2.1", port: 443 },
+   *   },
+   * });
+   * assert.equal(await client.readLine(), "you are 203.0.113.7");
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  async readProxyHeader(
+    options: ReadProxyHeaderOptions = {},
+  ): Promise<ProxyHeader> {
+    const reader = this.#reader;
+    const context = `Cannot read the PROXY header from "${
+      formatPeer({
+        remoteAddr: this.#conn.remoteAddr,
+        localAddr: this.#conn.localAddr,
+      })
+    }"`;
+    if (this.#proxyHeader !== undefined || reader.consumed > 0) {
+      throw new TypeError(
+        `${context}: it must come first, and the connection's data has been read from`,
+      );
+    }
+    const { timeout, maxLength } = options;
+    // One deadline for the whole header, with a message that says so.
+    using deadline = new Deadline(
+      timeout,
+      options.signal,
+      () => `${context}: timed out after ${timeout} ms`,
+    );
+    const header = await reader.run(
+      { signal: deadline.signal },
+      async (call) => {
+        for (;;) {
+          const bytes = reader.peek(call);
+          let result;
+          try {
+            result = decodeProxyHeader(bytes, { maxLength });
+          } catch (error) {
+            throw describeError(error, context);
+          }
+          if (result.done) {
+            reader.skip(result.length);
+            return result.header;
+          }
+          if (!await reader.fill(call, result.needed - bytes.length)) {
+            throw new IncompleteReadError(
+              bytes.length === 0
+                ? `${context}: the connection closed before sending one`
+                : `${context}: the connection ended after ${bytes.length} bytes of it`,
+              bytes.slice(),
+            );
+          }
+        }
+      },
+    );
+    this.#proxyHeader = header;
+    if (header.command === "PROXY") {
+      // A TCP socket carries TCP addresses; a Unix socket behind nginx's
+      // stream proxy gets the TCP client's. UNIX-family addresses would be a
+      // path where a TCP address is expected: the socket's stay.
+      if (header.source?.transport === "tcp") {
+        this.#remoteAddr = header.source as A;
+      }
+      if (header.destination?.transport === "tcp") {
+        this.#localAddr = header.destination as A;
+      }
+    }
+    return header;
+  }
+
+  /**
    * Writes all of `data`, waiting until the socket has taken every byte (the
    * tutorial's `sendall`). Writes from concurrent tasks are queued in call
    * order.
@@ -586,16 +750,17 @@ export class TcpConnection implements AsyncDisposable, Disposable {
    * import assert from "node:assert/strict";
    *
    * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
-   * let received = 0;
    * const serving = server.serve(async (conn) => {
+   *   let received = 0;
    *   for (let chunk; (chunk = await conn.read()) !== null;) received += chunk.length;
+   *   await conn.write(`${received}\n`);
    * });
    * await using client = await TcpClient.connect({ port: server.addr.port });
    * await client.write(new Uint8Array(8 * 1024 * 1024));
-   * client.close();
+   * await client.closeWrite();
+   * assert.equal(await client.readLine(), String(8 * 1024 * 1024));
    * await server.shutdown();
    * await serving;
-   * assert.equal(received, 8 * 1024 * 1024);
    * ```
    */
   async write(data: string | Uint8Array): Promise<void> {
@@ -764,7 +929,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   setNoDelay(noDelay = true): void {
     if (this.#closedLocally) return;
     if ("setNoDelay" in this.#conn) {
-      (this.#conn as Deno.TcpConn).setNoDelay(noDelay);
+      (this.#conn as unknown as Deno.TcpConn).setNoDelay(noDelay);
     }
   }
 
@@ -785,7 +950,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
   setKeepAlive(keepAlive = true): void {
     if (this.#closedLocally) return;
     if ("setKeepAlive" in this.#conn) {
-      (this.#conn as Deno.TcpConn).setKeepAlive(keepAlive);
+      (this.#conn as unknown as Deno.TcpConn).setKeepAlive(keepAlive);
     }
   }
 
@@ -888,7 +1053,7 @@ export class TcpConnection implements AsyncDisposable, Disposable {
 
   /** The peer's address, for messages; made only when one is needed. */
   #label(): string {
-    return formatAddr(this.#conn.remoteAddr as Deno.NetAddr);
+    return formatPeer(this);
   }
 
   /** Why the connection is closed, for `signal.reason`. */
@@ -920,4 +1085,46 @@ function badCount(name: string, value: number): RangeError {
   return new RangeError(
     `Cannot read: "${name}" must be a positive integer, received ${value}`,
   );
+}
+
+/**
+ * A signal that aborts when `timeout` ms pass, with a `TimedOut` whose
+ * message `describe` makes, or when `signal` aborts, with its reason.
+ */
+class Deadline implements Disposable {
+  #controller = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.#controller.abort(this.#signal!.reason);
+
+  constructor(
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    describe: () => string,
+  ) {
+    if (timeout !== undefined) {
+      if (!(timeout > 0 && timeout <= 2 ** 31 - 1)) {
+        throw new RangeError(
+          `Cannot read with timeout ${timeout}: it must be a positive number of milliseconds`,
+        );
+      }
+      this.#timer = setTimeout(() => {
+        this.#controller.abort(new Deno.errors.TimedOut(describe()));
+      }, timeout);
+    }
+    if (signal !== undefined) {
+      this.#signal = signal;
+      if (signal.aborted) this.#controller.abort(signal.reason);
+      else signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  [Symbol.dispose](): void {
+    clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
 }

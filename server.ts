@@ -1,8 +1,9 @@
 // Copyright 2026 the tcp authors. MIT license.
 /**
- * {@linkcode TcpServer}: listen on a port, accept connections with
- * `for await`, or serve each with a handler of its own; connection limits,
- * idle timeouts and graceful shutdown included.
+ * {@linkcode TcpServer}: listen on a port or a Unix socket, accept
+ * connections with `for await` or `accept()`, or serve each with a handler
+ * of its own; connection limits, idle timeouts, maximum ages, the PROXY
+ * protocol behind load balancers, and graceful shutdown included.
  *
  * ```ts
  * import { TcpClient, TcpServer } from "@netkit/tcp";
@@ -24,8 +25,10 @@
  */
 
 import { TcpConnection } from "./connection.ts";
+import { IncompleteReadError } from "./_buffered_reader.ts";
+import { CidrSet } from "./_cidr.ts";
+import { Deadlines } from "./_deadlines.ts";
 import { describeError, formatAddr, resolutionError } from "./_errors.ts";
-import { IdleWatcher } from "./_idle_watcher.ts";
 import { prepareRuntime } from "./_runtime.ts";
 
 const MIN_BACKOFF = 5;
@@ -39,6 +42,12 @@ const DEFAULT_SHUTDOWN_TIMEOUT = 10_000;
  * waiting longer would only let it hold up the shutdown.
  */
 const CUT_GRACE = 50;
+/**
+ * How long a trusted peer has to send its PROXY header. HAProxy and nginx
+ * send it with the connection; a peer that has sent nothing after this long
+ * is not a balancer at work, and holds a descriptor for nothing.
+ */
+const DEFAULT_PROXY_TIMEOUT = 5000;
 
 /**
  * Accept errors that only say a queued peer went away before it was accepted
@@ -60,8 +69,95 @@ const PEER_ACCEPT_ERRORS = new Set([
   "EOPNOTSUPP",
 ]);
 
-/** Options for {@linkcode TcpServer.listen}. */
-export interface TcpServerOptions {
+/** How a server receives the PROXY protocol; see {@linkcode ServerOptions.proxyProtocol}. */
+export interface ProxyProtocolOptions {
+  /**
+   * The load balancers allowed to send a header, as IPv4 and IPv6 networks
+   * and addresses (`"10.0.0.0/8"`, `"fd00::/8"`, `"127.0.0.1"`). Required on
+   * a TCP server: whoever may send the header chooses the address the
+   * server sees. A Unix socket server takes no list: only processes that may
+   * open the socket file reach it, and they are all trusted.
+   */
+  trusted?: string[];
+  /**
+   * How long, in milliseconds, a trusted peer has to send its whole header.
+   *
+   * @default {5000}
+   */
+  timeout?: number;
+  /**
+   * The largest v2 header accepted, in bytes.
+   *
+   * @default {4096}
+   */
+  maxLength?: number;
+}
+
+/**
+ * Options that every server takes, TCP or Unix socket.
+ *
+ * @typeParam A The connections' address type.
+ */
+export interface ServerOptions<A extends Deno.NetAddr | Deno.UnixAddr> {
+  /**
+   * The most connections open at once. At the limit the server stops
+   * accepting, so new clients wait in the kernel's backlog, and resumes as
+   * connections close.
+   *
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * Closes a connection that has neither read nor written anything for this
+   * many milliseconds.
+   *
+   * @default {undefined} (never)
+   */
+  idleTimeout?: number;
+  /**
+   * Asks each connection to end once it is this many milliseconds old (give
+   * or take 10%, drawn per connection so that connections opened together do
+   * not end together): {@linkcode TcpConnection.interrupt} with a
+   * {@linkcode MaxConnectionAgeError}, so the handler can finish its
+   * exchange, and its client reconnects to whichever server its load
+   * balancer picks now. Long-lived connections otherwise never move to the
+   * servers added after a scale-up.
+   *
+   * @default {undefined} (never)
+   */
+  maxConnectionAge?: number;
+  /**
+   * Receive the PROXY protocol (v1 and v2) from trusted load balancers
+   * (HAProxy `send-proxy-v2`, nginx `proxy_protocol on`): each connection
+   * from a trusted address must begin with a header, read in the
+   * connection's own task before its handler runs (or before
+   * {@linkcode TcpServer.accept} hands it out), within `timeout`; its
+   * `remoteAddr` and `localAddr` then say who the client is, which
+   * `maxConnections`, `idleTimeout` and error reports see too. A trusted peer
+   * that closes without sending a byte (a health check) is closed quietly; a
+   * bad or late header closes the connection and is reported. Connections
+   * from other addresses are served as direct ones: nothing is parsed, and
+   * their bytes, a forged header included, reach the handler as data.
+   *
+   * @default {undefined} (off: never auto-detected)
+   */
+  proxyProtocol?: ProxyProtocolOptions;
+  /** Aborting it shuts the server down gracefully, as {@linkcode TcpServer.shutdown} does. */
+  signal?: AbortSignal;
+  /**
+   * Called when a handler throws or rejects (with its connection) and when
+   * accepting, or reading a PROXY header, fails (without one). The server
+   * goes on serving either way. Errors that only mean the peer went away
+   * (reset, broken pipe) are not reported: they are the network's doing, not
+   * the handler's.
+   *
+   * @default {A one-line message on stderr naming the peer}
+   */
+  onError?: (error: unknown, conn?: TcpConnection<A>) => void;
+}
+
+/** Options for {@linkcode TcpServer.listen} on a TCP port. */
+export interface TcpServerOptions extends ServerOptions<Deno.NetAddr> {
   /**
    * The address to listen on. `"0.0.0.0"` accepts connections from other
    * machines; `"127.0.0.1"` only from this one.
@@ -81,21 +177,6 @@ export interface TcpServerOptions {
   /** The PEM private key for `cert`. */
   key?: string;
   /**
-   * The most connections open at once. At the limit the server stops
-   * accepting, so new clients wait in the kernel's backlog, and resumes as
-   * connections close.
-   *
-   * @default {Infinity}
-   */
-  maxConnections?: number;
-  /**
-   * Closes a connection that has neither read nor written anything for this
-   * many milliseconds.
-   *
-   * @default {undefined} (never)
-   */
-  idleTimeout?: number;
-  /**
    * Whether accepted connections send small writes at once (Nagle's
    * algorithm off). Request/reply protocols want `true`. The runtime offers
    * no way to set it on TLS connections, so TLS ignores it.
@@ -103,17 +184,34 @@ export interface TcpServerOptions {
    * @default {true}
    */
   noDelay?: boolean;
-  /** Aborting it shuts the server down gracefully, as {@linkcode TcpServer.shutdown} does. */
-  signal?: AbortSignal;
   /**
-   * Called when a handler throws or rejects (with its connection) and when
-   * accepting fails (without one). The server goes on serving either way.
-   * Errors that only mean the peer went away (reset, broken pipe) are not
-   * reported: they are the network's doing, not the handler's.
+   * Lets several processes listen on the same port (`SO_REUSEPORT`); on
+   * Linux the kernel spreads new connections over them, so a server can use
+   * every core and be restarted one process at a time. Deno 2.9 needs the
+   * `--unstable-net` flag for it; without the flag, `listen()` throws a
+   * {@linkcode Deno.errors.NotSupported} that says so (the runtime itself
+   * would end the process). macOS gives each new connection to the last
+   * process that bound instead.
    *
-   * @default {A one-line message on stderr naming the peer}
+   * @default {false}
    */
-  onError?: (error: unknown, conn?: TcpConnection) => void;
+  reusePort?: boolean;
+}
+
+/** Options for {@linkcode TcpServer.listen} on a Unix domain socket. */
+export interface UnixServerOptions
+  extends ServerOptions<Deno.NetAddr | Deno.UnixAddr> {
+  /**
+   * The socket file's path, or a Linux abstract name starting with `"\0"`.
+   * A socket file already there is replaced, as Python's asyncio does: a
+   * server that crashed leaves one behind, and binding would fail. (Deno
+   * cannot tell without the `--allow-all` flag whether a process still
+   * listens on it; one that does keeps the connections it has, and new
+   * clients reach the new server.) Any other kind of file there is left
+   * alone and refused with {@linkcode Deno.errors.AddrInUse}. The server
+   * removes its own file when it stops.
+   */
+  path: string;
 }
 
 /** Options for {@linkcode TcpServer.shutdown}. */
@@ -142,8 +240,53 @@ export interface ShutdownResult {
   abandoned: number;
 }
 
-/** A function that serves one connection; see {@linkcode TcpServer.serve}. */
-export type TcpHandler = (conn: TcpConnection) => unknown;
+/**
+ * A function that serves one connection; see {@linkcode TcpServer.serve}.
+ *
+ * @typeParam A The connection's address type.
+ */
+export type TcpHandler<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr> =
+  (
+    conn: TcpConnection<A>,
+  ) => unknown;
+
+/**
+ * The reason {@linkcode TcpConnection.signal} aborts with when a connection
+ * reaches the server's `maxConnectionAge`: the handler should finish its
+ * exchange and close, and the client reconnect.
+ *
+ * @example Telling a connection's age from a shutdown
+ * ```ts
+ * import { MaxConnectionAgeError, TcpClient, TcpServer } from "@netkit/tcp";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = TcpServer.listen({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   maxConnectionAge: 50,
+ * });
+ * const serving = server.serve(async (conn) => {
+ *   const error = await conn.readLine().catch((e) => e);
+ *   assert.ok(error instanceof MaxConnectionAgeError);
+ *   await conn.write("reconnect, please\n");
+ * });
+ * await using client = await TcpClient.connect({ port: server.addr.port });
+ * assert.equal(await client.readLine(), "reconnect, please");
+ * await server.shutdown();
+ * await serving;
+ * ```
+ */
+export class MaxConnectionAgeError extends Deno.errors.Interrupted {
+  /**
+   * Makes the reason.
+   *
+   * @param message What happened.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "MaxConnectionAgeError";
+  }
+}
 
 /**
  * A TCP (or TLS) server.
@@ -188,23 +331,34 @@ export type TcpHandler = (conn: TcpConnection) => unknown;
  * assert.equal(await client.readLine(), "you are 127.0.0.1");
  * ```
  */
-export class TcpServer
-  implements AsyncIterable<TcpConnection>, AsyncDisposable {
+export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
+  implements AsyncIterable<TcpConnection<A>>, AsyncDisposable {
   #listener: Deno.Listener;
-  #addr: Deno.NetAddr;
+  #addr: A;
   #label: string;
+  #socketFile: { path: string; ino: number | null } | undefined;
   #maxConnections: number;
   #noDelay: boolean;
-  #onError: (error: unknown, conn?: TcpConnection) => void;
-  #idle: IdleWatcher | undefined;
+  #onError: (error: unknown, conn?: TcpConnection<A>) => void;
+  #deadlines: Deadlines<TcpConnection<A>> | undefined;
+  #proxy:
+    | { trusted: CidrSet | undefined; timeout: number; maxLength?: number }
+    | undefined;
   #signal: AbortSignal | undefined;
-  #live = new Set<TcpConnection>();
+  #live = new Set<TcpConnection<A>>();
   /** Connections the server closed itself, for shutdown's count. */
-  #cut = new WeakSet<TcpConnection>();
+  #cut = new WeakSet<TcpConnection<A>>();
   #handlers = 0;
   /** Handlers the server stopped waiting for, once it gave up on them. */
   #abandoned: number | undefined;
-  #consumed = false;
+  #serving = false;
+  // accept(): connections accepted (and their PROXY headers read, each in
+  // its own task) that wait to be handed out, and what wakes accept().
+  #ready: TcpConnection<A>[] = [];
+  #preparing = 0;
+  #accepting = false;
+  #acceptWaiting = false;
+  #wakeReady: (() => void) | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #portFree = false;
@@ -214,10 +368,15 @@ export class TcpServer
   #finished: Promise<void>;
   #resolveFinished!: () => void;
 
-  private constructor(listener: Deno.Listener, options: TcpServerOptions) {
+  private constructor(
+    listener: Deno.Listener,
+    options: ServerOptions<A> & { noDelay?: boolean },
+    socketFile: { path: string; ino: number | null } | undefined,
+  ) {
     this.#listener = listener;
-    this.#addr = listener.addr as Deno.NetAddr;
+    this.#addr = listener.addr as A;
     this.#label = formatAddr(this.#addr);
+    this.#socketFile = socketFile;
     this.#maxConnections = options.maxConnections ?? Infinity;
     this.#noDelay = options.noDelay ?? true;
     this.#onError = options.onError ?? ((error, conn) => {
@@ -230,18 +389,35 @@ export class TcpServer
           : `TcpServer on "${this.#label}": ${message}`,
       );
     });
-    if (options.idleTimeout !== undefined) {
-      this.#idle = new IdleWatcher(
-        options.idleTimeout,
-        (conn) =>
+    const { idleTimeout, maxConnectionAge, proxyProtocol } = options;
+    if (idleTimeout !== undefined || maxConnectionAge !== undefined) {
+      this.#deadlines = new Deadlines<TcpConnection<A>>({
+        idleTimeout,
+        onIdle: (conn) =>
           conn.close(
             new Deno.errors.TimedOut(
               `Connection from "${
                 formatAddr(conn.remoteAddr)
-              }" was idle for ${options.idleTimeout} ms`,
+              }" was idle for ${idleTimeout} ms`,
             ),
           ),
-      );
+        maxAge: maxConnectionAge,
+        onAge: (conn) =>
+          conn.interrupt(
+            new MaxConnectionAgeError(
+              `Connection from "${
+                formatAddr(conn.remoteAddr)
+              }" reached its maximum age (${maxConnectionAge} ms)`,
+            ),
+          ),
+      });
+    }
+    if (proxyProtocol !== undefined) {
+      this.#proxy = {
+        trusted: proxyProtocol.trusted && new CidrSet(proxyProtocol.trusted),
+        timeout: proxyProtocol.timeout ?? DEFAULT_PROXY_TIMEOUT,
+        maxLength: proxyProtocol.maxLength,
+      };
     }
     this.#finished = new Promise((resolve) => this.#resolveFinished = resolve);
     const signal = options.signal;
@@ -253,14 +429,18 @@ export class TcpServer
   }
 
   /**
-   * Binds a listening socket at once and returns the server. Nothing is
+   * Binds a listening TCP socket at once and returns the server. Nothing is
    * accepted until the server is iterated or served.
    *
    * @param options Where to listen and how to behave.
    * @returns The listening server.
-   * @throws {RangeError} If `port`, `maxConnections` or `idleTimeout` is out of range.
-   * @throws {TypeError} If only one of `cert` and `key` is given.
+   * @throws {RangeError} If `port`, `maxConnections`, `idleTimeout`,
+   * `maxConnectionAge` or a PROXY option is out of range.
+   * @throws {TypeError} If only one of `cert` and `key` is given, or
+   * `proxyProtocol` has no `trusted` list or a bad entry in it.
    * @throws {Deno.errors.AddrInUse} If the address is taken; the message names it.
+   * @throws {Deno.errors.NotSupported} If `reusePort` is asked for without
+   * Deno's `--unstable-net` flag.
    * @throws {NameResolutionError} If `hostname` does not resolve.
    *
    * @example Listening on a free port
@@ -272,54 +452,53 @@ export class TcpServer
    * assert.ok(server.addr.port > 0);
    * ```
    */
-  static listen(options: TcpServerOptions = {}): TcpServer {
-    const hostname = options.hostname ?? "0.0.0.0";
-    const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new RangeError(
-        `Cannot listen on port ${port}: the port must be an integer from 0 to 65535`,
-      );
-    }
-    const { maxConnections, idleTimeout, cert, key } = options;
-    if (
-      maxConnections !== undefined &&
-      !(maxConnections === Infinity ||
-        (Number.isInteger(maxConnections) && maxConnections > 0))
-    ) {
-      throw new RangeError(
-        `Cannot listen with maxConnections ${maxConnections}: it must be a positive integer`,
-      );
-    }
-    if (
-      idleTimeout !== undefined &&
-      !(Number.isFinite(idleTimeout) && idleTimeout > 0)
-    ) {
-      throw new RangeError(
-        `Cannot listen with idleTimeout ${idleTimeout}: it must be a positive number of milliseconds`,
-      );
-    }
-    if ((cert === undefined) !== (key === undefined)) {
-      throw new TypeError(
-        "Cannot listen with TLS: both cert and key are needed",
-      );
-    }
-    const where = formatAddr({ hostname, port });
+  static listen(options?: TcpServerOptions): TcpServer<Deno.NetAddr>;
+  /**
+   * Binds a listening Unix domain socket at once and returns the server.
+   * Its connections' addresses are Unix socket addresses, or the client's
+   * TCP address where a PROXY header (from nginx, say) gives one.
+   *
+   * @param options The socket's path, and how to behave.
+   * @returns The listening server.
+   * @throws {TypeError} If `path` is empty.
+   * @throws {Deno.errors.AddrInUse} If a file that is not a socket is there.
+   *
+   * @example Serving on a socket file
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/echo.sock`;
+   * await using server = TcpServer.listen({ path });
+   * const serving = server.serve((conn) => conn.copyTo(conn));
+   * await using client = await TcpClient.connect({ path });
+   * await client.write("hi\n");
+   * assert.equal(await client.readLine(), "hi");
+   * client.close();
+   * await server.shutdown();
+   * await serving;
+   * ```
+   */
+  static listen(
+    options: UnixServerOptions,
+  ): TcpServer<Deno.NetAddr | Deno.UnixAddr>;
+  // deno-lint-ignore no-explicit-any
+  static listen(options: TcpServerOptions | UnixServerOptions = {}): any {
+    checkServerOptions(options);
     prepareRuntime();
-    let listener: Deno.Listener;
-    try {
-      listener = cert !== undefined && key !== undefined
-        ? Deno.listenTls({ hostname, port, cert, key, transport: "tcp" })
-        : Deno.listen({ hostname, port, transport: "tcp" });
-    } catch (error) {
-      const context = `Cannot listen on "${where}"`;
-      const resolution = resolutionError(error, hostname, context);
-      throw resolution === error ? describeError(error, context) : resolution;
+    if ("path" in options && options.path !== undefined) {
+      const { listener, socketFile } = listenUnix(options.path);
+      return new TcpServer(listener, options, socketFile);
     }
-    return new TcpServer(listener, options);
+    return new TcpServer(
+      listenTcp(options as TcpServerOptions),
+      options,
+      undefined,
+    );
   }
 
   /** The address the server is bound to, with the real port when 0 was asked. */
-  get addr(): Deno.NetAddr {
+  get addr(): A {
     return this.#addr;
   }
 
@@ -341,7 +520,80 @@ export class TcpServer
   }
 
   /**
-   * Accepts connections until the server stops. Only one loop (or one
+   * Waits for the next connection, as Python's `socket.accept()` does: the
+   * tutorial's accept loop one step at a time. The caller closes it. Other
+   * clients are accepted meanwhile (their PROXY headers read in tasks of
+   * their own), so a slow one holds nobody up.
+   *
+   * @returns The connection, or `null` once the server stops.
+   * @throws {TypeError} If the server is being served, or another `accept()`
+   * is waiting.
+   *
+   * @example Serving one client, then stopping
+   * ```ts
+   * import { TcpClient, TcpServer } from "@netkit/tcp";
+   * import assert from "node:assert/strict";
+   *
+   * await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+   * await using client = await TcpClient.connect({ port: server.addr.port });
+   * const conn = await server.accept();
+   * assert.ok(conn);
+   * await conn.write("thank you !");
+   * conn.close();
+   * assert.equal(new TextDecoder().decode(await client.readExact(11)), "thank you !");
+   * ```
+   */
+  async accept(): Promise<TcpConnection<A> | null> {
+    if (this.#serving || this.#acceptWaiting) {
+      throw new TypeError(
+        `Cannot accept on "${this.#label}": the server is already being ${
+          this.#serving ? "served" : "accepted from"
+        }`,
+      );
+    }
+    this.#acceptWaiting = true;
+    try {
+      for (;;) {
+        const conn = this.#ready.shift();
+        if (conn !== undefined) return conn;
+        if (this.#stopping && !this.#accepting && this.#preparing === 0) {
+          return null;
+        }
+        if (!this.#accepting) this.#acceptForCaller();
+        await new Promise<void>((resolve) => this.#wakeReady = resolve);
+      }
+    } finally {
+      this.#acceptWaiting = false;
+    }
+  }
+
+  /** Accepts one connection for accept(), and readies it in its own task. */
+  async #acceptForCaller(): Promise<void> {
+    this.#accepting = true;
+    const conn = await this.#accept();
+    this.#accepting = false;
+    if (conn !== null) {
+      // The caller owns it: it counts until closed, whoever closes it.
+      conn.closed.then(() => this.#forget(conn));
+      this.#preparing++;
+      this.#readHeader(conn).then((ready) => {
+        this.#preparing--;
+        if (ready) this.#ready.push(conn);
+        this.#readyChanged();
+      });
+    }
+    this.#readyChanged();
+  }
+
+  #readyChanged(): void {
+    const wake = this.#wakeReady;
+    this.#wakeReady = undefined;
+    wake?.();
+  }
+
+  /**
+   * Accepts connections until the server stops, as
+   * {@linkcode TcpServer.accept} does one by one. Only one loop (or one
    * {@linkcode TcpServer.serve}) may consume a server. The caller closes each
    * connection; leaving the loop early does not stop the server.
    *
@@ -363,24 +615,20 @@ export class TcpServer
    * assert.equal(await client.readLine(), "Welcome!");
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncGenerator<TcpConnection, void, void> {
-    this.#claim();
-    try {
-      for (let conn; (conn = await this.#accept()) !== null;) {
-        // The caller owns it: it counts until closed, whoever closes it.
-        conn.closed.then(() => this.#forget(conn));
-        yield conn;
-      }
-    } finally {
-      this.#consumed = false;
-    }
+  async *[Symbol.asyncIterator](): AsyncGenerator<
+    TcpConnection<A>,
+    void,
+    void
+  > {
+    for (let conn; (conn = await this.accept()) !== null;) yield conn;
   }
 
   /**
    * Serves every connection with `handler`, each concurrently. The handler's
    * connection is closed when it returns. A handler that throws or rejects is
    * reported through `onError`, its connection is closed, and the server goes
-   * on.
+   * on. With `proxyProtocol`, a trusted peer's header has been read when the
+   * handler starts.
    *
    * @param handler Serves one connection.
    * @returns A promise that resolves once the server has stopped, as
@@ -409,14 +657,21 @@ export class TcpServer
    * await serving;
    * ```
    */
-  async serve(handler: TcpHandler): Promise<void> {
-    this.#claim();
+  async serve(handler: TcpHandler<A>): Promise<void> {
+    if (this.#serving || this.#acceptWaiting) {
+      throw new TypeError(
+        `Cannot accept on "${this.#label}": the server is already being iterated or served`,
+      );
+    }
+    this.#serving = true;
     try {
+      // Connections accept() readied but nobody took.
+      for (const conn of this.#ready.splice(0)) this.#handle(conn, handler);
       for (let conn; (conn = await this.#accept()) !== null;) {
         this.#handle(conn, handler);
       }
     } finally {
-      this.#consumed = false;
+      this.#serving = false;
     }
     await this.#finished;
   }
@@ -495,17 +750,8 @@ export class TcpServer
     await this.shutdown();
   }
 
-  #claim(): void {
-    if (this.#consumed) {
-      throw new TypeError(
-        `Cannot accept on "${this.#label}": the server is already being iterated or served`,
-      );
-    }
-    this.#consumed = true;
-  }
-
   /** Returns the next connection, or `null` once the server stops. */
-  async #accept(): Promise<TcpConnection | null> {
+  async #accept(): Promise<TcpConnection<A> | null> {
     let backoff = 0;
     while (!this.#stopping) {
       if (this.#live.size >= this.#maxConnections) {
@@ -542,8 +788,8 @@ export class TcpServer
     return null;
   }
 
-  #adopt(raw: Deno.Conn): TcpConnection {
-    const conn = new TcpConnection(raw);
+  #adopt(raw: Deno.Conn): TcpConnection<A> {
+    const conn = new TcpConnection<A>(raw as Deno.Conn<A>);
     try {
       if (this.#noDelay) conn.setNoDelay(true);
     } catch {
@@ -551,22 +797,46 @@ export class TcpServer
       // connection's first read will say so.
     }
     this.#live.add(conn);
-    this.#idle?.add(conn);
+    this.#deadlines?.add(conn);
     return conn;
   }
 
-  /** Stops counting a connection that is closed, or whose handler returned. */
-  #forget(conn: TcpConnection): void {
-    if (!this.#live.delete(conn)) return;
-    this.#idle?.delete(conn);
-    this.#wakeUp();
-    this.#checkFinished();
+  /**
+   * Reads the PROXY header that a trusted peer must send.
+   *
+   * @returns Whether the connection may be served; when not, it is closed.
+   */
+  async #readHeader(conn: TcpConnection<A>): Promise<boolean> {
+    const proxy = this.#proxy;
+    if (proxy === undefined) return true;
+    const peer = conn.socketRemoteAddr;
+    if (
+      proxy.trusted !== undefined &&
+      !("hostname" in peer && proxy.trusted.has(peer.hostname))
+    ) {
+      return true;
+    }
+    try {
+      await conn.readProxyHeader({
+        timeout: proxy.timeout,
+        maxLength: proxy.maxLength,
+      });
+      return true;
+    } catch (error) {
+      // A health check that connects and closes, a peer that resets, and
+      // the server's own shutdown are nobody's fault.
+      const quiet = conn.signal.aborted || isDisconnect(error) ||
+        (error instanceof IncompleteReadError && error.partial.length === 0);
+      if (!quiet) this.#report(error);
+      conn.close(error);
+      return false;
+    }
   }
 
-  async #handle(conn: TcpConnection, handler: TcpHandler): Promise<void> {
+  async #handle(conn: TcpConnection<A>, handler: TcpHandler<A>): Promise<void> {
     this.#handlers++;
     try {
-      await handler(conn);
+      if (await this.#readHeader(conn)) await handler(conn);
     } catch (error) {
       // The server's own interrupt or cut ends the handler's reads and
       // writes, and a peer that vanishes makes them fail too: neither is a
@@ -587,7 +857,15 @@ export class TcpServer
     }
   }
 
-  #report(error: unknown, conn?: TcpConnection): void {
+  /** Stops counting a connection that is closed, or whose handler returned. */
+  #forget(conn: TcpConnection<A>): void {
+    if (!this.#live.delete(conn)) return;
+    this.#deadlines?.delete(conn);
+    this.#wakeUp();
+    this.#checkFinished();
+  }
+
+  #report(error: unknown, conn?: TcpConnection<A>): void {
     try {
       this.#onError(error, conn);
     } catch (callbackError) {
@@ -626,7 +904,9 @@ export class TcpServer
     } catch {
       // Already closed.
     }
+    removeSocketFile(this.#socketFile);
     this.#wakeUp();
+    this.#readyChanged();
     // The port is released only once a pending accept has settled.
     this.#stopped = (this.#pendingAccept ?? Promise.resolve()).then(() => {
       this.#portFree = true;
@@ -685,6 +965,155 @@ export class TcpServer
   #onAbort = (): void => {
     this.shutdown().catch(() => {});
   };
+}
+
+/** Checks the options every server takes, before anything is bound. */
+function checkServerOptions(
+  options: TcpServerOptions | UnixServerOptions,
+): void {
+  const { maxConnections, proxyProtocol } = options;
+  if (
+    maxConnections !== undefined &&
+    !(maxConnections === Infinity ||
+      (Number.isInteger(maxConnections) && maxConnections > 0))
+  ) {
+    throw new RangeError(
+      `Cannot listen with maxConnections ${maxConnections}: it must be a positive integer`,
+    );
+  }
+  for (const name of ["idleTimeout", "maxConnectionAge"] as const) {
+    const ms = options[name];
+    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) {
+      throw new RangeError(
+        `Cannot listen with ${name} ${ms}: it must be a positive number of milliseconds`,
+      );
+    }
+  }
+  if (proxyProtocol === undefined) return;
+  const unix = "path" in options && options.path !== undefined;
+  if (unix && proxyProtocol.trusted !== undefined) {
+    throw new TypeError(
+      "Cannot listen with proxyProtocol: a Unix socket takes no trusted list (every process that can open it is trusted)",
+    );
+  }
+  if (!unix && proxyProtocol.trusted === undefined) {
+    throw new TypeError(
+      'Cannot listen with proxyProtocol: it needs the "trusted" addresses of the load balancers, since whoever may send the header chooses the address the server sees',
+    );
+  }
+  const { timeout } = proxyProtocol;
+  if (timeout !== undefined && !(timeout > 0 && timeout <= 2 ** 31 - 1)) {
+    throw new RangeError(
+      `Cannot listen with proxyProtocol.timeout ${timeout}: it must be a positive number of milliseconds`,
+    );
+  }
+  // Bad networks are refused now, by the set that parses them.
+  if (proxyProtocol.trusted) new CidrSet(proxyProtocol.trusted);
+}
+
+function listenTcp(options: TcpServerOptions): Deno.Listener {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Cannot listen on port ${port}: the port must be an integer from 0 to 65535`,
+    );
+  }
+  const { cert, key, reusePort } = options;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new TypeError(
+      "Cannot listen with TLS: both cert and key are needed",
+    );
+  }
+  const context = `Cannot listen on "${formatAddr({ hostname, port })}"`;
+  // Without the flag the runtime ends the process, uncatchably (exit 70).
+  // Deno.listenDatagram exists exactly when --unstable-net is given.
+  if (reusePort && !("listenDatagram" in Deno)) {
+    throw new Deno.errors.NotSupported(
+      `${context} with reusePort: Deno needs the --unstable-net flag for it (deno run --unstable-net ...)`,
+    );
+  }
+  const shared = reusePort ? { reusePort: true } : {};
+  try {
+    return cert !== undefined && key !== undefined
+      ? Deno.listenTls({
+        hostname,
+        port,
+        cert,
+        key,
+        transport: "tcp",
+        ...shared,
+      })
+      : Deno.listen({ hostname, port, transport: "tcp", ...shared });
+  } catch (error) {
+    const resolution = resolutionError(error, hostname, context);
+    throw resolution === error ? describeError(error, context) : resolution;
+  }
+}
+
+/**
+ * Listens on a Unix socket, replacing a socket file already at `path` (a
+ * crashed server leaves one, and binding fails while it is there).
+ */
+function listenUnix(
+  path: string,
+): {
+  listener: Deno.Listener;
+  socketFile: { path: string; ino: number | null } | undefined;
+} {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError("Cannot listen: path must be a non-empty string");
+  }
+  const context = `Cannot listen on "${
+    formatAddr({ transport: "unix", path })
+  }"`;
+  const abstract = path.startsWith("\0");
+  const bind = () => Deno.listen({ transport: "unix", path });
+  let listener: Deno.Listener;
+  try {
+    listener = bind();
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.AddrInUse) || abstract ||
+      !isSocketFile(path)
+    ) {
+      throw describeError(error, context);
+    }
+    try {
+      Deno.removeSync(path);
+      listener = bind();
+    } catch (retryError) {
+      throw describeError(retryError, context);
+    }
+  }
+  if (abstract) return { listener, socketFile: undefined };
+  let ino: number | null = null;
+  try {
+    ino = Deno.lstatSync(path).ino;
+  } catch {
+    // Nothing to compare with later: the file is left alone.
+  }
+  return { listener, socketFile: { path, ino } };
+}
+
+function isSocketFile(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isSocket === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the server's socket file, if it is still the one it bound. */
+function removeSocketFile(
+  file: { path: string; ino: number | null } | undefined,
+): void {
+  if (file === undefined || file.ino === null) return;
+  try {
+    if (Deno.lstatSync(file.path).ino === file.ino) Deno.removeSync(file.path);
+  } catch {
+    // Gone already, or not ours to remove.
+  }
 }
 
 /** Whether `promise` settles within `ms` milliseconds. */

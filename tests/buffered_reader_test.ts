@@ -14,6 +14,7 @@ const encoder = new TextEncoder();
 /** A peer for messages: they name it as "peer:1". */
 const PEER = {
   remoteAddr: { transport: "tcp", hostname: "peer", port: 1 } as Deno.NetAddr,
+  localAddr: { transport: "tcp", hostname: "me", port: 2 } as Deno.NetAddr,
 };
 const decoder = new TextDecoder();
 

@@ -1,6 +1,7 @@
 // Copyright 2026 the tcp authors. MIT license.
 import assert from "node:assert/strict";
 import {
+  MaxConnectionAgeError,
   NameResolutionError,
   TcpClient,
   type TcpConnection,
@@ -652,4 +653,128 @@ Deno.test("TcpServer.listen() names a host that does not resolve", () => {
       return true;
     },
   );
+});
+
+Deno.test("TcpServer.accept() hands out connections one by one, then null", async () => {
+  const server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  await using first = await TcpClient.connect({ port: server.addr.port });
+  await using second = await TcpClient.connect({ port: server.addr.port });
+  for (const client of [first, second]) {
+    const conn = await server.accept();
+    assert.ok(conn);
+    await conn.write("thank you !");
+    conn.close();
+    assert.equal(decoder.decode(await client.readExact(11)), "thank you !");
+  }
+  // One caller at a time, and never beside serve().
+  const waiting = server.accept();
+  await assert.rejects(server.accept(), TypeError);
+  await assert.rejects(server.serve(() => {}), TypeError);
+  await server.shutdown();
+  assert.equal(await waiting, null);
+  assert.equal(await server.accept(), null);
+});
+
+Deno.test("TcpServer maxConnectionAge interrupts a connection with MaxConnectionAgeError", async () => {
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnectionAge: 200,
+  });
+  let reason: unknown;
+  const serving = server.serve(async (conn) => {
+    try {
+      for await (const line of conn.lines()) await conn.write(`${line}\n`);
+    } catch (error) {
+      reason = error;
+      if (error !== conn.signal.reason) throw error;
+      await conn.write("please reconnect\n");
+    }
+  });
+  await using client = await TcpClient.connect({ port: server.addr.port });
+  const start = performance.now();
+  // The exchange goes on until the connection is old enough.
+  for (let i = 0; i < 3; i++) {
+    await client.write("ping\n");
+    assert.equal(await client.readLine(), "ping");
+  }
+  assert.equal(await client.readLine(), "please reconnect");
+  const elapsed = performance.now() - start;
+  // 200 ms, give or take 10%, noticed within a quarter of it.
+  assert.ok(elapsed >= 170 && elapsed < 400, `ended after ${elapsed} ms`);
+  assert.ok(reason instanceof MaxConnectionAgeError);
+  assert.ok(reason instanceof Deno.errors.Interrupted);
+  assert.match(
+    (reason as Error).message,
+    /^Connection from "127\.0\.0\.1:\d+" reached its maximum age \(200 ms\)$/,
+  );
+  assert.equal(await client.read(), null);
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("TcpServer reusePort says in one line that it needs --unstable-net", () => {
+  assert.throws(
+    () => TcpServer.listen({ hostname: "127.0.0.1", port: 0, reusePort: true }),
+    (error: Error) => {
+      assert.ok(error instanceof Deno.errors.NotSupported);
+      assert.match(
+        error.message,
+        /^Cannot listen on "127\.0\.0\.1:0" with reusePort: Deno needs the --unstable-net flag for it/,
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("TcpServer reusePort lets two processes serve one port", async () => {
+  // Each child listens with reusePort on the port given and answers with
+  // its own name; the first one picks the port.
+  const script = `
+    import { TcpServer } from "${new URL("../mod.ts", import.meta.url).href}";
+    const server = TcpServer.listen({
+      hostname: "127.0.0.1",
+      port: Number(Deno.args[0]),
+      reusePort: true,
+    });
+    console.log(server.addr.port);
+    Deno.addSignalListener("SIGTERM", () => server.shutdown());
+    await server.serve((conn) => conn.write(Deno.args[1] + "\\n"));
+  `;
+  const path = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(path, script);
+  const start = (port: number, name: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--unstable-net", "--allow-net", path, String(port), name],
+      stdout: "piped",
+    }).spawn();
+  const readPort = async (child: Deno.ChildProcess) => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    const { value } = await reader.read();
+    reader.releaseLock();
+    return Number(value?.trim());
+  };
+  const a = start(0, "a");
+  const children = [a];
+  try {
+    const port = await readPort(a);
+    const b = start(port, "b");
+    children.push(b);
+    assert.equal(await readPort(b), port);
+    // Linux spreads connections over both.
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && seen.size < 2; i++) {
+      await using client = await TcpClient.connect({ port });
+      seen.add((await client.readLine())!);
+    }
+    assert.deepEqual([...seen].sort(), ["a", "b"]);
+  } finally {
+    for (const child of children) {
+      child.kill("SIGTERM");
+      await child.stdout.cancel().catch(() => {});
+      await child.status;
+    }
+    await Deno.remove(path);
+  }
 });
