@@ -1,10 +1,12 @@
 // Copyright 2026 the tcp authors. MIT license.
-// The command behind `deno run jsr:@netkit/tcp/http-fetch`. It lives apart
-// from http_fetch.ts, imported only when that module is the main one, so
-// that the library does not carry the command line and the progress bar.
+// The command behind `deno run jsr:@netkit/tcp/http-fetch`. http_fetch.ts
+// imports it only when run, and hands it fetchToFile, so that the library
+// does not carry the command line and the progress bar, and this module
+// does not import the library back.
 
 import { parseArgs } from "node:util";
-import { type FetchProgress, fetchToFile } from "./http_fetch.ts";
+import type { FetchProgress, fetchToFile } from "./_fetch_to_file.ts";
+import { readPartial } from "./_file_output.ts";
 import { NAME, VERSION } from "./_version.ts";
 
 const USAGE = `
@@ -30,10 +32,28 @@ const encoder = new TextEncoder();
 
 class UsageError extends Error {}
 
-/** Runs the command; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+/** What the command was asked to do. */
+interface Command {
+  url: string;
+  path: string;
+  force: boolean;
+  resume: boolean;
+  maxRedirects: number | undefined;
+  seconds: number;
+}
+
+/**
+ * Runs the command with `fetch` (fetchToFile, given by http_fetch.ts);
+ * returns the exit code.
+ */
+export async function main(
+  args: string[],
+  fetch: typeof fetchToFile,
+): Promise<number> {
   try {
-    return await run(args);
+    const command = parseCommand(args);
+    if (typeof command === "number") return command;
+    return await download(command, fetch);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message.replace(/\s*\n\s*/g, " ")}`);
@@ -41,7 +61,8 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-async function run(args: string[]): Promise<number> {
+/** The command line's meaning, or the exit code once help or the version is shown. */
+function parseCommand(args: string[]): Command | number {
   let parsed;
   try {
     parsed = parseArgs({
@@ -77,57 +98,49 @@ async function run(args: string[]): Promise<number> {
     );
   }
   const url = positionals[0]!;
-  const maxRedirects = integerFlag(values["max-redirects"], "--max-redirects");
-  const seconds = values.timeout === undefined ? 30 : Number(values.timeout);
-  if (!(seconds > 0 && Number.isFinite(seconds))) {
-    throw new UsageError(
-      `Invalid --timeout ${
-        JSON.stringify(values.timeout)
-      }: it must be a positive number of seconds`,
-    );
-  }
-  const path = values.output ?? defaultName(url);
+  return {
+    url,
+    path: values.output ?? defaultName(url),
+    force: values.force ?? false,
+    resume: values.resume ?? false,
+    maxRedirects: integerFlag(values["max-redirects"], "--max-redirects"),
+    seconds: secondsFlag(values.timeout, "--timeout", 30),
+  };
+}
 
+/** Downloads as `command` says, with a progress bar on a terminal. */
+async function download(
+  command: Command,
+  fetch: typeof fetchToFile,
+): Promise<number> {
+  const { url, path, seconds } = command;
   await checkPermissions(path);
-  if (!values.force) {
-    try {
-      await Deno.lstat(path);
-      throw new Error(
-        `Cannot save "${path}": the file already exists (use --force to replace it)`,
-      );
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-
+  if (!command.force) await checkAbsent(path);
   const controller = new AbortController();
   const interrupt = () =>
     controller.abort(new DOMException("Interrupted", "AbortError"));
   Deno.addSignalListener("SIGINT", interrupt);
   const bar = Deno.stderr.isTerminal() ? new ProgressBar() : undefined;
   try {
-    const result = await fetchToFile(url, path, {
+    const result = await fetch(url, path, {
       signal: controller.signal,
       timeout: seconds * 1000,
       idleTimeout: seconds * 1000,
-      maxRedirects,
-      resume: values.resume,
-      overwrite: values.force ?? false,
+      maxRedirects: command.maxRedirects,
+      resume: command.resume,
+      overwrite: command.force,
       onProgress: bar && ((progress) => bar.update(progress)),
     });
-    bar?.finish(
-      `Saved "${path}" (${
-        formatBytes(result.resumedFrom + result.bytesWritten)
-      })`,
-    );
+    const size = formatBytes(result.resumedFrom + result.bytesWritten);
+    bar?.finish(`Saved "${path}" (${size})`);
     return 0;
   } catch (error) {
     bar?.finish();
     if (controller.signal.aborted && error === controller.signal.reason) {
       console.error(
-        `error: Cannot download "${url}": interrupted${
-          values.resume ? `, run again with --resume to continue` : ""
-        }`,
+        `error: Cannot download "${url}": interrupted${await resumeAdvice(
+          command,
+        )}`,
       );
       return 130;
     }
@@ -135,6 +148,31 @@ async function run(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", interrupt);
   }
+}
+
+/**
+ * Offers `--resume` only when it would continue something: a partial file
+ * with a validator was kept. A server that sends neither a strong ETag nor
+ * a reliable Last-Modified leaves nothing to continue.
+ */
+async function resumeAdvice(command: Command): Promise<string> {
+  if (!command.resume) return "";
+  const partial = await readPartial(command.path).catch(() => undefined);
+  return partial === undefined
+    ? ", with nothing kept to resume"
+    : `, ${partial.size} bytes kept: run again with --resume to continue`;
+}
+
+async function checkAbsent(path: string): Promise<void> {
+  try {
+    await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  throw new Error(
+    `Cannot save "${path}": the file already exists (use --force to replace it)`,
+  );
 }
 
 function help(): number {
@@ -155,6 +193,23 @@ function integerFlag(
     );
   }
   return Number(value);
+}
+
+function secondsFlag(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const seconds = Number(value);
+  if (!(value.trim() !== "" && seconds > 0 && Number.isFinite(seconds))) {
+    throw new UsageError(
+      `Invalid ${flag} ${
+        JSON.stringify(value)
+      }: it must be a positive number of seconds`,
+    );
+  }
+  return seconds;
 }
 
 /** The last segment of the URL's path, if it makes a safe file name. */

@@ -38,5 +38,6 @@
 export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./client.ts";
-export * from "./http_fetch.ts";
+// The library behind ./http-fetch, without the command that entry runs.
+export * from "./_fetch_to_file.ts";
 export * from "./proxy_protocol.ts";

@@ -7,6 +7,7 @@ import {
   type FetchToFileOptions,
   type FetchToFileResult,
   HttpError,
+  RedirectError,
 } from "../http_fetch.ts";
 import {
   CuttingProxy,
@@ -222,6 +223,28 @@ Deno.test("fetchToFile() refuses a chunk size line that is not hexadecimal", asy
   );
 });
 
+Deno.test("fetchToFile() refuses chunk lines that RFC 9112 section 7.1.1 does not allow", async (t) => {
+  const cases: [string, RegExp][] = [
+    ["5 ", /whitespace without an extension/],
+    ["5;", /a chunk extension has no name/],
+    ["5;a=b c", /expected ";" or the end, found "c"/],
+    ['5;a="b', /a quoted chunk extension value is not closed/],
+    ["5;a=", /neither a token nor a quoted string/],
+  ];
+  for (const [line, message] of cases) {
+    await t.step(JSON.stringify(line), async () => {
+      await fails(
+        reply(
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+          `${line}\r\nhello\r\n0\r\n\r\n`,
+        ),
+        Deno.errors.InvalidData,
+        message,
+      );
+    });
+  }
+});
+
 Deno.test("fetchToFile() refuses an absurd chunk size", async () => {
   await fails(
     reply(
@@ -350,6 +373,14 @@ Deno.test("fetchToFile() refuses malformed heads", async (t) => {
       await fails(reply(head), Deno.errors.InvalidData, message);
     });
   }
+});
+
+Deno.test("fetchToFile() reads an HTTP/1.2 response as HTTP/1.1", async () => {
+  const { result, body } = await succeeds(
+    reply("HTTP/1.2 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+  );
+  assert.equal(result.version, "HTTP/1.1");
+  assert.equal(text(body), "ok");
 });
 
 Deno.test("fetchToFile() fails when the server closes without a response", async () => {
@@ -852,6 +883,118 @@ Deno.test("fetchToFile() never follows a redirect from HTTPS to HTTP", async () 
   assert.equal(plain.requests.length, 0);
 });
 
+Deno.test("fetchToFile() refuses redirects with a RedirectError that says where to", async (t) => {
+  await t.step("to file:", async () => {
+    const error = await fails(
+      reply("HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\n\r\n"),
+      RedirectError,
+      /refusing to follow a redirect to "file:\/\/\/etc\/passwd"/,
+    ) as RedirectError;
+    assert.equal(error.name, "RedirectError");
+    assert.equal(error.location, "file:///etc/passwd");
+    assert.match(error.url, /^http:\/\/127\.0\.0\.1:\d+\/file\.bin$/);
+  });
+  await t.step("one more than maxRedirects", async () => {
+    const error = await fails(
+      reply("HTTP/1.1 302 Found\r\nLocation: /next\r\n\r\n"),
+      RedirectError,
+      /too many redirects \(the limit is 1\)/,
+      { maxRedirects: 1 },
+    ) as RedirectError;
+    assert.match(error.url, /\/next$/);
+    assert.match(error.location, /\/next$/);
+  });
+  await t.step("to a URL with credentials", async () => {
+    await fails(
+      reply(
+        "HTTP/1.1 302 Found\r\nLocation: http://user:pw@127.0.0.1:9/\r\n\r\n",
+      ),
+      RedirectError,
+      /refusing to follow a redirect to a URL with credentials/,
+    );
+  });
+  await t.step("a malformed Location is a malformed response", async () => {
+    await fails(
+      reply("HTTP/1.1 302 Found\r\nLocation: http://[::1\r\n\r\n"),
+      Deno.errors.InvalidData,
+      /malformed "Location" "http:\/\/\[::1"/,
+    );
+  });
+});
+
+Deno.test("fetchToFile() names the URL once, the one that failed", async () => {
+  await using server = HostileServer.start(async (conn, request) => {
+    await conn.write(
+      request.target === "/file.bin"
+        ? "HTTP/1.1 301 Moved\r\nLocation: /moved\r\n\r\n"
+        : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    );
+  });
+  await withDir(async (dir) => {
+    const error = await fetchToFile(server.url(), `${dir}/out`).catch((e) => e);
+    assert.ok(error instanceof Deno.errors.InvalidData);
+    assert.equal(
+      error.message,
+      `Cannot download "${
+        server.url("/moved")
+      }": malformed chunk size line "zz": it does not start with a chunk size`,
+    );
+  });
+  const invalid = await fetchToFile("not a url", "x").catch((e) => e);
+  assert.ok(invalid instanceof TypeError);
+  assert.equal(invalid.message, 'Cannot download "not a url": invalid URL');
+  const option = await fetchToFile("http://127.0.0.1:9/", "x", { timeout: -1 })
+    .catch((e) => e);
+  assert.ok(option instanceof RangeError);
+  assert.equal(
+    option.message,
+    'Cannot download "http://127.0.0.1:9/": "timeout" must be a positive number, received -1',
+  );
+});
+
+Deno.test("fetchToFile() fails with what onProgress threw, unchanged", async () => {
+  const mine = new Error("stop here");
+  await using server = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+  );
+  await withDir(async (dir) => {
+    const caught = await fetchToFile(server.url(), `${dir}/out`, {
+      onProgress: () => {
+        throw mine;
+      },
+    }).catch((e) => e);
+    assert.equal(caught, mine);
+    assert.equal(mine.message, "stop here");
+    assert.deepEqual(await listing(dir), []);
+  });
+});
+
+Deno.test('import "@netkit/tcp" loads neither the command nor node:util', async () => {
+  const info = async (file: string) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", new URL(`../${file}`, import.meta.url).href],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(output.success, new TextDecoder().decode(output.stderr));
+    const graph = JSON.parse(new TextDecoder().decode(output.stdout));
+    return (graph.modules as { specifier: string }[]).map((m) => m.specifier);
+  };
+  const library = await info("mod.ts");
+  assert.ok(library.some((s) => s.endsWith("/_fetch_to_file.ts")));
+  assert.ok(
+    !library.some((s) => s.endsWith("/_http_fetch_cli.ts")),
+    library.join("\n"),
+  );
+  assert.ok(!library.includes("node:util"), library.join("\n"));
+  // The command's own entry point does load it, when run.
+  assert.ok(
+    (await info("http_fetch.ts")).some((s) =>
+      s.endsWith("/_http_fetch_cli.ts")
+    ),
+  );
+});
+
 async function cli(...args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -948,6 +1091,98 @@ Deno.test("the http-fetch command names the file after the URL", async () => {
   assert.equal(defaultName("http://h/dir/"), "index.html");
   assert.equal(defaultName("http://h/a%2F..%2Fb"), "index.html");
   assert.equal(defaultName("http://h/.bashrc"), "index.html");
+});
+
+Deno.test("the http-fetch command takes --timeout in seconds", async () => {
+  await using server = HostileServer.start(stall);
+  await withDir(async (dir) => {
+    const run = await cli(server.url(), "-o", `${dir}/out`, "--timeout", "0.3");
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr,
+      `error: Cannot download "${server.url()}": the server sent nothing for 300 ms\n`,
+    );
+    const bad = await cli(server.url(), "--timeout", "300ms");
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /a positive number of seconds/);
+  });
+});
+
+/**
+ * Runs the command with --resume against a server that sends 1000 of 100000
+ * bytes (with `fields`) and then stalls, and interrupts it with SIGINT once
+ * the bytes are in the partial file.
+ */
+async function interruptResumable(fields: string, dir: string) {
+  await using server = HostileServer.start(async (conn) => {
+    await conn.write(
+      `HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n${fields}\r\n`,
+    );
+    await conn.write(new Uint8Array(1000));
+    await stall(conn);
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-write",
+      new URL("../http_fetch.ts", import.meta.url).pathname,
+      server.url(),
+      "-o",
+      `${dir}/out`,
+      "--resume",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  for (let waited = 0;; waited += 20) {
+    const size = await Deno.stat(`${dir}/out.part`).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 1000) break;
+    if (waited > 20_000) {
+      child.kill();
+      await child.output();
+      assert.fail("the partial file never got its 1000 bytes");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  child.kill("SIGINT");
+  const output = await child.output();
+  return {
+    code: output.code,
+    stderr: new TextDecoder().decode(output.stderr),
+    url: server.url(),
+  };
+}
+
+Deno.test("the http-fetch command offers --resume after Ctrl-C only when something was kept", async (t) => {
+  await t.step("a strong ETag: the partial file is kept", async () => {
+    await withDir(async (dir) => {
+      const run = await interruptResumable('ETag: "v1"\r\n', dir);
+      assert.equal(run.code, 130);
+      assert.equal(
+        run.stderr,
+        `error: Cannot download "${run.url}": interrupted, 1000 bytes kept: run again with --resume to continue\n`,
+      );
+      assert.deepEqual(await listing(dir), ["out.part", "out.part.json"]);
+    });
+  });
+  await t.step("no validator: nothing to resume", async () => {
+    await withDir(async (dir) => {
+      const run = await interruptResumable("", dir);
+      assert.equal(run.code, 130);
+      assert.equal(
+        run.stderr,
+        `error: Cannot download "${run.url}": interrupted, with nothing kept to resume\n`,
+      );
+      assert.deepEqual(await listing(dir), []);
+    });
+  });
 });
 
 Deno.test("examples/fetch_page.ts prints the status line and headers and saves the body", async () => {

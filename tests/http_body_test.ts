@@ -1,0 +1,169 @@
+// Copyright 2026 the tcp authors. MIT license.
+// The body copy on byte fixtures, without sockets: each framing under
+// hostile chunkings, truncation, TLS ends without close_notify, a slow sink
+// that must not see its bytes overwritten, and failures of the sink.
+import assert from "node:assert/strict";
+import type { ByteSource } from "../_buffered_reader.ts";
+import { type BodySource, copyBody } from "../_http_body.ts";
+import type { Framing } from "../_http_response.ts";
+import { CHUNKINGS, latin1, pieces } from "./_byte_sources.ts";
+
+/** A body source over a byte source, as a connection is after the head. */
+function bodySource(source: ByteSource): BodySource & { reads: number } {
+  const body = {
+    reads: 0,
+    readInto(p: Uint8Array) {
+      body.reads++;
+      return source.read(p);
+    },
+  };
+  return body;
+}
+
+/** A source that gives `text`, then fails as a TLS close without close_notify. */
+function tlsCut(text: string): BodySource {
+  const inner = pieces(text);
+  return {
+    readInto: async (p) =>
+      (await inner.read(p)) ??
+        Promise.reject(new Deno.errors.UnexpectedEof("peer closed")),
+  };
+}
+
+/** Copies under `framing`, collecting what the sink receives. */
+async function copy(
+  source: BodySource,
+  framing: Framing,
+): Promise<{ count: number; text: string }> {
+  let text = "";
+  const count = await copyBody(source, framing, async (chunk) => {
+    // The view is valid until this promise settles: read it afterwards.
+    await Promise.resolve();
+    text += String.fromCharCode(...chunk);
+  });
+  return { count, text };
+}
+
+Deno.test("copyBody() copies exactly Content-Length bytes under every chunking", async (t) => {
+  for (const [name, source] of CHUNKINGS) {
+    await t.step(name, async () => {
+      const body = bodySource(source("hello, worldEXTRA"));
+      const { count, text } = await copy(body, { kind: "length", length: 12 });
+      assert.equal(count, 12);
+      assert.equal(text, "hello, world");
+      // What follows the body is left unread.
+      let rest = "";
+      const p = new Uint8Array(16);
+      for (let n; (n = await body.readInto(p)) !== null;) {
+        rest += String.fromCharCode(...p.subarray(0, n));
+      }
+      assert.equal(rest, "EXTRA");
+    });
+  }
+});
+
+Deno.test("copyBody() fails on a body shorter than Content-Length", async () => {
+  await assert.rejects(
+    copy(bodySource(pieces("x".repeat(50), 7)), {
+      kind: "length",
+      length: 100,
+    }),
+    (error: Error) =>
+      error instanceof Deno.errors.UnexpectedEof &&
+      error.message === "body ended after 50 of 100 bytes",
+  );
+  await assert.rejects(
+    copy(tlsCut("abc"), { kind: "length", length: 10 }),
+    (error: Error) =>
+      error instanceof Deno.errors.UnexpectedEof &&
+      error.message === "body ended after 3 of 10 bytes" &&
+      error.cause instanceof Deno.errors.UnexpectedEof,
+  );
+});
+
+Deno.test("copyBody() reads a body without length to the end", async () => {
+  for (const [name, source] of CHUNKINGS) {
+    const { count, text } = await copy(bodySource(source("to the end")), {
+      kind: "close",
+    });
+    assert.equal(count, 10, name);
+    assert.equal(text, "to the end", name);
+  }
+  await assert.rejects(
+    copy(tlsCut("some"), { kind: "close" }),
+    (error: Error) =>
+      error instanceof Deno.errors.UnexpectedEof &&
+      /^the TLS connection ended without close_notify after 4 bytes/.test(
+        error.message,
+      ),
+  );
+});
+
+Deno.test("copyBody() decodes a chunked body and leaves what follows", async () => {
+  for (const [name, source] of CHUNKINGS) {
+    const body = bodySource(source("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+    const { count, text } = await copy(body, { kind: "chunked" });
+    assert.equal(count, 5, name);
+    assert.equal(text, "abcde", name);
+  }
+  // A TLS close without close_notify before the last chunk is a truncation.
+  await assert.rejects(
+    copy(tlsCut("3\r\nabc\r\n"), { kind: "chunked" }),
+    (error: Error) =>
+      error instanceof Deno.errors.UnexpectedEof &&
+      error.message ===
+        "chunked body ended after 3 bytes, before the final chunk",
+  );
+});
+
+Deno.test("copyBody() reads nothing for a body that has none", async () => {
+  const body = bodySource(pieces("unrelated"));
+  assert.deepEqual(await copy(body, { kind: "none" }), { count: 0, text: "" });
+  assert.equal(body.reads, 0);
+});
+
+Deno.test("copyBody() never overwrites bytes the sink is still writing", async () => {
+  // Larger than the buffer, in reads of 3 MiB, with a sink that takes its
+  // time: reads overlap writes, and each write must still see its own bytes.
+  const size = 40 * 1024 * 1024 + 17;
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
+  let at = 0;
+  let mismatches = 0;
+  const count = await copyBody(
+    bodySource(pieces(data, 3 * 1024 * 1024)),
+    { kind: "length", length: size },
+    async (chunk) => {
+      const expected = data.subarray(at, at + chunk.length);
+      at += chunk.length;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      for (let i = 0; i < chunk.length; i += 4093) {
+        if (chunk[i] !== expected[i]) mismatches++;
+      }
+      if (chunk.at(-1) !== expected.at(-1)) mismatches++;
+    },
+  );
+  assert.equal(count, size);
+  assert.equal(at, size);
+  assert.equal(mismatches, 0);
+});
+
+Deno.test("copyBody() fails with the sink's error once its writes have settled", async () => {
+  const full = new Error("disk full");
+  let writes = 0;
+  let settled = 0;
+  await assert.rejects(
+    copyBody(
+      bodySource(pieces(latin1("x".repeat(1000)), 100)),
+      { kind: "length", length: 1000 },
+      async () => {
+        writes++;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        settled++;
+        if (writes === 3) throw full;
+      },
+    ),
+    (error) => error === full,
+  );
+  assert.equal(settled, writes);
+});
