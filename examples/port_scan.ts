@@ -2,19 +2,25 @@
 /**
  * The tutorial's port scanner: it tries to connect to each port and reports
  * the ones that accept. Connects run side by side, but never more than
- * `--concurrency` at once, and each gives up after `--timeout` ms. Scan only
+ * `--concurrency` at once, and each gives up after `--timeout` seconds. Scan only
  * machines you are allowed to.
  *
  * ```sh
  * deno run --allow-net examples/port_scan.ts --ports 1-1024
- * deno run --allow-net examples/port_scan.ts --ports 22,80,8000-8010 --timeout 200
+ * deno run --allow-net examples/port_scan.ts --ports 22,80,8000-8010 --timeout 0.2
  * ```
  *
  * @module
  */
 
 import { TcpClient } from "../mod.ts";
-import { parseFlags, parsePositiveInteger, run, UsageError } from "./_cli.ts";
+import {
+  parseFlags,
+  parsePositiveInteger,
+  parseSeconds,
+  run,
+  UsageError,
+} from "./_cli.ts";
 
 const USAGE = `
 Usage: deno run --allow-net examples/port_scan.ts [options]
@@ -26,7 +32,7 @@ Options:
   --hostname HOST    Host to scan (default: 127.0.0.1)
   --ports LIST       Ports and ranges, e.g. 1-1024 or 22,80,8000-8010
                      (default: 1-1024)
-  --timeout MS       How long each connect may take (default: 500)
+  --timeout SECONDS  How long each connect may take (default: 0.5)
   --concurrency N    Most connects at once, up to 1000 (default: 100)
   -h, --help         Show this help
   -V, --version      Show the version
@@ -95,13 +101,13 @@ async function main(args: string[]): Promise<void> {
     options: {
       hostname: { type: "string", default: "127.0.0.1" },
       ports: { type: "string", default: "1-1024" },
-      timeout: { type: "string", default: "500" },
+      timeout: { type: "string", default: "0.5" },
       concurrency: { type: "string", default: "100" },
       help: { type: "boolean", short: "h" },
     },
   });
   const ports = parsePorts(flags.ports);
-  const timeout = parsePositiveInteger(flags.timeout, "--timeout");
+  const timeout = parseSeconds(flags.timeout);
   const concurrency = parsePositiveInteger(flags.concurrency, "--concurrency");
   if (concurrency > MAX_CONCURRENCY) {
     throw new UsageError(
