@@ -613,63 +613,6 @@ Deno.test("fetch_page.ts removes its temporary file when stopped mid-download, a
   await serving;
 });
 
-Deno.test("port_scan.ts reports an open port and not a closed one", async () => {
-  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = server.serve(() => {});
-  try {
-    const open = server.addr.port;
-    const closed = closedPort();
-    const result = await runExample("port_scan.ts", [
-      "--hostname",
-      "127.0.0.1",
-      "--ports",
-      `${closed},${open}`,
-      "--timeout",
-      "2",
-      "--concurrency",
-      "2",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`^${open}/tcp open$`, "m"));
-    assert.doesNotMatch(result.stdout, new RegExp(`^${closed}/`, "m"));
-    assert.match(
-      result.stdout,
-      /^scanned 2 ports on 127\.0\.0\.1 in \d+ ms: 1 open, 1 closed, 0 filtered$/m,
-    );
-  } finally {
-    await server.shutdown();
-    await serving;
-  }
-});
-
-Deno.test("port_scan.ts rejects bad input with one line and exit code 2", async (t) => {
-  const cases: [string[], RegExp][] = [
-    [
-      ["--ports", "10-5"],
-      /^error: Invalid --ports "10-5": the range 10-5 runs backwards$/,
-    ],
-    [["--ports", "abc"], /^error: Invalid --ports "abc": "abc" is neither/],
-    [["--ports", "0-3"], /^error: Invalid --ports "0-3": port 0 is outside/],
-    [["--ports", "80,70000"], /^error: Invalid --ports "80,70000": port 70000/],
-    [
-      ["--ports", "80", "--timeout", "soon"],
-      /^error: Invalid --timeout "soon"/,
-    ],
-    [
-      ["--ports", "80", "--concurrency", "0"],
-      /^error: Invalid --concurrency "0"/,
-    ],
-  ];
-  for (const [args, pattern] of cases) {
-    await t.step(args.join(" "), async () => {
-      const result = await runExample("port_scan.ts", args);
-      assert.equal(result.code, 2);
-      assert.equal(result.stdout, "");
-      assertOneErrorLine(result.stderr, pattern);
-    });
-  }
-});
-
 Deno.test("demo.ts runs several clients against the greeting server and exits 0", async () => {
   const result = await runExample("demo.ts");
   assert.equal(result.code, 0, result.stderr);
