@@ -76,7 +76,7 @@ export function parsePort(
   return port;
 }
 
-/** Parses a flag that must be a positive integer, such as a timeout. */
+/** Parses a flag that must be a positive integer, such as a count. */
 export function parsePositiveInteger(value: string, flag: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(Number.isSafeInteger(n) && n > 0)) {
@@ -85,6 +85,39 @@ export function parsePositiveInteger(value: string, flag: string): number {
     );
   }
   return n;
+}
+
+/** The longest timeout a timer can wait, in seconds (about 24 days). */
+const MAX_SECONDS = 2_147_483;
+
+/**
+ * Parses a timeout flag, which every command here (and `http-fetch`, curl,
+ * `nc -w`) takes in seconds, fractions allowed: `--timeout 0.5`. Returns
+ * milliseconds, the unit of the library's options.
+ */
+export function parseSeconds(value: string, flag = "--timeout"): number {
+  const seconds = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(value) ? Number(value) : NaN;
+  const ms = Math.round(seconds * 1000);
+  if (!(ms >= 1)) {
+    throw new UsageError(
+      `Invalid ${flag} ${
+        JSON.stringify(value)
+      }: it must be a positive number of seconds`,
+    );
+  }
+  if (seconds > MAX_SECONDS) {
+    throw new UsageError(
+      `Invalid ${flag} ${
+        JSON.stringify(value)
+      }: it must be at most ${MAX_SECONDS} seconds`,
+    );
+  }
+  return ms;
+}
+
+/** Formats milliseconds in seconds, the unit of the commands' flags: `0.5 s`. */
+export function formatSeconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 /**
@@ -97,7 +130,7 @@ export function deadline(ms: number, what: string): AbortSignal {
   const controller = new AbortController();
   const timer = setTimeout(() => {
     controller.abort(
-      new Deno.errors.TimedOut(`${what} took longer than ${ms} ms`),
+      new Deno.errors.TimedOut(`${what} took longer than ${formatSeconds(ms)}`),
     );
   }, ms);
   Deno.unrefTimer(timer);
@@ -119,7 +152,8 @@ export function errorLine(error: unknown): string {
 
 /**
  * Runs a command's main function: an error becomes `error: <message>` on
- * stderr and exit code 1 (2 for a {@linkcode UsageError}). Errors that escape
+ * stderr and exit code 1 (2 for a {@linkcode UsageError}, 130 or 143 for an
+ * {@linkcode Interrupted}). Errors that escape
  * into the background get the same treatment, so no stack trace ever shows.
  */
 export async function run(
@@ -127,7 +161,13 @@ export async function run(
 ): Promise<void> {
   const fail = (error: unknown) => {
     console.error(`error: ${errorLine(error)}`);
-    Deno.exit(error instanceof UsageError ? 2 : 1);
+    Deno.exit(
+      error instanceof UsageError
+        ? 2
+        : error instanceof Interrupted
+        ? error.exitCode
+        : 1,
+    );
   };
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
@@ -187,6 +227,44 @@ export function onTerminate(
         Deno.removeSignalListener(signal, listener);
       }
     },
+  };
+}
+
+/**
+ * The user stopped the command with Ctrl-C (SIGINT) or SIGTERM, and it
+ * cleaned up. {@linkcode run} exits with 128 plus the signal's number, as a
+ * shell reports a process that the signal killed: 130 or 143.
+ */
+export class Interrupted extends Error {
+  readonly signal: Deno.Signal;
+
+  constructor(signal: Deno.Signal, message = "interrupted") {
+    super(message);
+    this.name = "Interrupted";
+    this.signal = signal;
+  }
+
+  /** The exit code that tells a shell which signal stopped the command. */
+  get exitCode(): number {
+    return this.signal === "SIGTERM" ? 143 : 130;
+  }
+}
+
+/**
+ * A signal for commands that hold something to clean up (a half-written
+ * file, connections in flight): it aborts with an {@linkcode Interrupted} on
+ * the first Ctrl-C or SIGTERM, and the command undoes what it must before it
+ * exits. A second one exits at once. Dispose it to restore the default.
+ */
+export function interruption(): { signal: AbortSignal } & Disposable {
+  const controller = new AbortController();
+  const listening = onTerminate((signal, count) => {
+    if (count > 1) Deno.exit(new Interrupted(signal).exitCode);
+    controller.abort(new Interrupted(signal));
+  });
+  return {
+    signal: controller.signal,
+    [Symbol.dispose]: () => listening[Symbol.dispose](),
   };
 }
 

@@ -7,7 +7,7 @@
  * never interleave. Ctrl-C (or SIGTERM) shuts it down gracefully.
  *
  * ```sh
- * deno run --allow-net examples/chat_server.ts             # 127.0.0.1:8002
+ * deno run --allow-net examples/chat_server.ts             # 0.0.0.0:8002, every interface
  * deno run --allow-net examples/chat_client.ts --nick alice   # terminal 2
  * deno run --allow-net examples/chat_client.ts --nick bob     # terminal 3
  * ```
@@ -37,7 +37,8 @@ tutorial's two-terminal chat, one read and one typed reply at a time, is
 examples/tutorial/qq_chat_server.ts.
 
 Options:
-  --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
+  --hostname HOST  Address to listen on (default: 0.0.0.0)
+                   0.0.0.0: every interface; 127.0.0.1: this machine only
   --port PORT      Port to listen on, 0 for any free one (default: 8002)
   -h, --help       Show this help
   -V, --version    Show the version
@@ -153,7 +154,7 @@ async function main(args: string[]): Promise<void> {
   const flags = parseFlags(USAGE, {
     args,
     options: {
-      hostname: { type: "string", default: "127.0.0.1" },
+      hostname: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: "8002" },
       help: { type: "boolean", short: "h" },
     },

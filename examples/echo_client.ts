@@ -18,7 +18,7 @@ import {
   hostPort,
   parseFlags,
   parsePort,
-  parsePositiveInteger,
+  parseSeconds,
   run,
 } from "./_cli.ts";
 
@@ -30,14 +30,16 @@ until every byte it sent is back, however many reads that takes: TCP is a
 byte stream, so one send may arrive in pieces and two sends as one. Against
 a server that answers something else, such as the tutorial's "thank you !",
 it fails; examples/tutorial/send_client.ts prints whatever one read
-returns, as the tutorial's client does.
+returns, as the tutorial's client does. If the server hangs up before the
+whole echo is back, it prints what did come and fails.
 
 Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8000)
   --message TEXT   What to send (default: "Hello, world")
-  --timeout MS     How long the whole exchange may take: connecting, sending
-                   and reading the echo back (default: 5000)
+  --timeout SECONDS
+                   How long the whole exchange may take: connecting, sending
+                   and reading the echo back (default: 5)
   -h, --help       Show this help
   -V, --version    Show the version
 `;
@@ -49,12 +51,12 @@ async function main(args: string[]): Promise<void> {
       hostname: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8000" },
       message: { type: "string", default: "Hello, world" },
-      timeout: { type: "string", default: "5000" },
+      timeout: { type: "string", default: "5" },
       help: { type: "boolean", short: "h" },
     },
   });
   const port = parsePort(flags.port);
-  const timeout = parsePositiveInteger(flags.timeout, "--timeout");
+  const timeout = parseSeconds(flags.timeout);
   const message = new TextEncoder().encode(flags.message);
   const signal = deadline(timeout, "The echo");
 
@@ -69,20 +71,26 @@ async function main(args: string[]): Promise<void> {
   const decoder = new TextDecoder();
   let reply = "";
   let received = 0;
-  while (received < message.length) {
-    const data = await conn.read(1024, { signal });
-    if (data === null) {
-      throw new Error(
-        `Cannot read the echo from "${
-          hostPort(conn.remoteAddr)
-        }": the server closed the connection after ${received} of ${message.length} bytes`,
-      );
+  try {
+    while (received < message.length) {
+      const data = await conn.read(1024, { signal });
+      if (data === null) {
+        throw new Error(
+          `Cannot read the echo from "${
+            hostPort(conn.remoteAddr)
+          }": the server closed the connection after ${received} of ${message.length} bytes`,
+        );
+      }
+      received += data.length;
+      // stream: true keeps a character split across two reads intact.
+      reply += decoder.decode(data, { stream: true });
     }
-    received += data.length;
-    // stream: true keeps a character split across two reads intact.
-    reply += decoder.decode(data, { stream: true });
+  } finally {
+    // Whatever came back is printed, even when not all of it did: it is the
+    // best clue to what the server is (the tutorial's says "thank you !").
+    reply += decoder.decode();
+    if (reply !== "") console.log(reply);
   }
-  console.log(reply + decoder.decode());
 }
 
 if (import.meta.main) await run(main);

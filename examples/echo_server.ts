@@ -5,7 +5,7 @@
  * clients at once. Ctrl-C (or SIGTERM) shuts it down gracefully.
  *
  * ```sh
- * deno run --allow-net examples/echo_server.ts            # 127.0.0.1:8000
+ * deno run --allow-net examples/echo_server.ts            # 0.0.0.0:8000, every interface
  * deno run --allow-net examples/echo_client.ts --message "Hello, world"
  * ```
  *
@@ -29,7 +29,8 @@ client stays. Unlike the greeting and chat examples it needs no newlines, so
 the tutorial's own clients (examples/tutorial/) work with it too.
 
 Options:
-  --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
+  --hostname HOST  Address to listen on (default: 0.0.0.0)
+                   0.0.0.0: every interface; 127.0.0.1: this machine only
   --port PORT      Port to listen on, 0 for any free one (default: 8000)
   -h, --help       Show this help
   -V, --version    Show the version
@@ -50,7 +51,7 @@ async function main(args: string[]): Promise<void> {
   const flags = parseFlags(USAGE, {
     args,
     options: {
-      hostname: { type: "string", default: "127.0.0.1" },
+      hostname: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: "8000" },
       help: { type: "boolean", short: "h" },
     },

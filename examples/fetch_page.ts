@@ -22,9 +22,11 @@ import { parseArgs } from "node:util";
 import { fetchToFile } from "../http_fetch.ts";
 import {
   hostPort,
+  Interrupted,
+  interruption,
   parseFlags,
   parsePort,
-  parsePositiveInteger,
+  parseSeconds,
   run,
   UsageError,
 } from "./_cli.ts";
@@ -33,7 +35,9 @@ const USAGE = `
 Usage: deno run --allow-net --allow-read --allow-write examples/fetch_page.ts [URL] [options]
 
 Downloads a page, prints its status line and header fields, and saves the
-body to a file. Without URL, fetches http://HOST:PORT/PATH.
+body to a file. Without URL, fetches http://HOST:PORT/PATH. The file appears
+only once the body is complete: a failed or interrupted (Ctrl-C) download
+leaves nothing behind.
 
 Options:
   --hostname HOST  Server to fetch from (default: 127.0.0.1)
@@ -41,8 +45,10 @@ Options:
   --path PATH      Path to fetch (default: /)
   -o, --output FILE
                    Where to save the body (default: page.html)
-  --timeout MS     How long connecting, or a silent server, may take
-                   (default: 10000)
+  -f, --force      Replace FILE if it exists
+  --timeout SECONDS
+                   How long connecting, or a silent server, may take
+                   (default: 10)
   -h, --help       Show this help
   -V, --version    Show the version
 `;
@@ -52,7 +58,8 @@ const OPTIONS = {
   port: { type: "string", default: "8000" },
   path: { type: "string", default: "/" },
   output: { type: "string", short: "o", default: "page.html" },
-  timeout: { type: "string", default: "10000" },
+  force: { type: "boolean", short: "f", default: false },
+  timeout: { type: "string", default: "10" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -70,21 +77,54 @@ async function main(args: string[]): Promise<void> {
   if (positionals.length > 1) {
     throw new UsageError(`Expected one URL, received ${positionals.length}`);
   }
-  const timeout = parsePositiveInteger(flags.timeout, "--timeout");
+  const timeout = parseSeconds(flags.timeout);
   const url = positionals[0] ??
     `http://${
       hostPort({ hostname: flags.hostname, port: parsePort(flags.port) })
     }${flags.path.startsWith("/") ? "" : "/"}${flags.path}`;
+  // Checked before the download too, not only when the file is put in
+  // place: a refusal after a long download would waste it.
+  if (!flags.force && await exists(flags.output)) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot save "${flags.output}": the file already exists (use --force to replace it)`,
+    );
+  }
 
-  const result = await fetchToFile(url, flags.output, {
-    timeout,
-    idleTimeout: timeout,
-  });
+  // Ctrl-C aborts the download, and fetchToFile removes its temporary file
+  // before it rejects.
+  using stop = interruption();
+  let result;
+  try {
+    result = await fetchToFile(url, flags.output, {
+      timeout,
+      idleTimeout: timeout,
+      overwrite: flags.force,
+      signal: stop.signal,
+    });
+  } catch (error) {
+    if (error instanceof Interrupted && error === stop.signal.reason) {
+      throw new Interrupted(
+        error.signal,
+        `Cannot download "${url}": interrupted`,
+      );
+    }
+    throw error;
+  }
   if (result.url !== url) console.log(`(redirected to ${result.url})`);
   console.log(`${result.version} ${result.status} ${result.statusText}`);
   for (const [name, value] of result.headers) console.log(`${name}: ${value}`);
   console.log();
   console.log(`Saved ${result.bytesWritten} bytes to "${result.path}"`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 if (import.meta.main) await run(main);

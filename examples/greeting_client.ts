@@ -18,7 +18,7 @@ import {
   hostPort,
   parseFlags,
   parsePort,
-  parsePositiveInteger,
+  parseSeconds,
   readLines,
   run,
 } from "./_cli.ts";
@@ -39,8 +39,9 @@ Options:
   --hostname HOST  Server to connect to (default: 127.0.0.1)
   --port PORT      Server port (default: 8001)
   --name NAME      A name to send; repeat for several
-  --timeout MS     How long connecting, and each wait for a reply, may take
-                   (default: 5000)
+  --timeout SECONDS
+                   How long connecting, and each wait for a reply, may take
+                   (default: 5)
   -h, --help       Show this help
   -V, --version    Show the version
 `;
@@ -52,12 +53,12 @@ async function main(args: string[]): Promise<void> {
       hostname: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8001" },
       name: { type: "string", multiple: true },
-      timeout: { type: "string", default: "5000" },
+      timeout: { type: "string", default: "5" },
       help: { type: "boolean", short: "h" },
     },
   });
   const port = parsePort(flags.port);
-  const timeout = parsePositiveInteger(flags.timeout, "--timeout");
+  const timeout = parseSeconds(flags.timeout);
   const names: AsyncIterable<string> | Iterable<string> = flags.name ??
     readLines(Deno.stdin.readable);
 

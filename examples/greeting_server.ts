@@ -6,7 +6,7 @@
  * holds up the others. Ctrl-C (or SIGTERM) shuts it down gracefully.
  *
  * ```sh
- * deno run --allow-net examples/greeting_server.ts         # 127.0.0.1:8001
+ * deno run --allow-net examples/greeting_server.ts         # 0.0.0.0:8001, every interface
  * deno run --allow-net examples/greeting_client.ts --name Ada --name Grace
  * ```
  *
@@ -35,7 +35,8 @@ tutorial's own server, which takes whatever one read returns, is
 examples/tutorial/welcome_server.ts.
 
 Options:
-  --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
+  --hostname HOST  Address to listen on (default: 0.0.0.0)
+                   0.0.0.0: every interface; 127.0.0.1: this machine only
   --port PORT      Port to listen on, 0 for any free one (default: 8001)
   -h, --help       Show this help
   -V, --version    Show the version
@@ -76,7 +77,7 @@ async function main(args: string[]): Promise<void> {
   const flags = parseFlags(USAGE, {
     args,
     options: {
-      hostname: { type: "string", default: "127.0.0.1" },
+      hostname: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: "8001" },
       help: { type: "boolean", short: "h" },
     },

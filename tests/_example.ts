@@ -4,6 +4,8 @@
 // every wait bounded, so that a broken example fails a test instead of
 // hanging it.
 
+import assert from "node:assert/strict";
+
 const EXAMPLES = new URL("../examples/", import.meta.url);
 const DEFAULT_TIMEOUT = 10_000;
 
@@ -73,6 +75,16 @@ export class ExampleProcess implements AsyncDisposable {
 
   constructor(name: string, args: string[], options: SpawnOptions = {}) {
     this.name = name;
+    // The example servers listen on every interface by default; tests must
+    // never be reachable from outside the machine.
+    if (
+      options.command === undefined && name.endsWith("_server.ts") &&
+      args.includes("--port") && !args.includes("--hostname")
+    ) {
+      throw new Error(
+        `${name} would listen on its default address: pass --hostname 127.0.0.1`,
+      );
+    }
     const [program, ...before] = options.command ?? [
       Deno.execPath(),
       "run",
@@ -327,4 +339,12 @@ export function closedPort(): number {
   const { port } = listener.addr;
   listener.close();
   return port;
+}
+
+/** Checks that a command failed with one line on stderr and no stack trace. */
+export function assertOneErrorLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /^\s+at /m);
 }

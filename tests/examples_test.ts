@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
 import {
+  assertOneErrorLine,
   closedPort,
   runExample,
   spawnExample,
@@ -24,6 +25,8 @@ const EXAMPLES = [
 ];
 const SERVERS = ["echo_server.ts", "greeting_server.ts", "chat_server.ts"];
 const CLIENTS = ["echo_client.ts", "greeting_client.ts", "chat_client.ts"];
+/** A server's flags in tests: loopback only (the default is every interface), any free port. */
+const SERVE = ["--hostname", "127.0.0.1", "--port", "0"];
 
 /** Reads a line from a connection, failing instead of waiting forever. */
 function line(conn: TcpConnection, who = "a line"): Promise<string | null> {
@@ -42,15 +45,8 @@ async function joinChat(port: number, nick: string): Promise<TcpClient> {
   return conn;
 }
 
-function assertOneErrorLine(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(stderr, /^\s+at /m);
-}
-
 Deno.test("echo_server.ts echoes what a client sends", async () => {
-  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  await using server = spawnExample("echo_server.ts", SERVE);
   const port = await server.listeningPort();
   {
     await using client = await connect(port);
@@ -78,7 +74,7 @@ Deno.test("echo_server.ts echoes what a client sends", async () => {
 });
 
 Deno.test("echo_server.ts closes idle clients and exits 0 on SIGINT", async () => {
-  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  await using server = spawnExample("echo_server.ts", SERVE);
   const port = await server.listeningPort();
   await using client = await connect(port);
   await server.waitForLine(/^connected: /);
@@ -92,7 +88,7 @@ Deno.test("echo_server.ts closes idle clients and exits 0 on SIGINT", async () =
 });
 
 Deno.test("echo_client.ts prints the echo of its message and exits 0", async () => {
-  await using server = spawnExample("echo_server.ts", ["--port", "0"]);
+  await using server = spawnExample("echo_server.ts", SERVE);
   const port = String(await server.listeningPort());
   const plain = await runExample("echo_client.ts", ["--port", port]);
   assert.equal(plain.code, 0, plain.stderr);
@@ -121,12 +117,12 @@ Deno.test("client examples give up on a server that never answers, after --timeo
       "--port",
       port,
       "--timeout",
-      "300",
+      "0.3",
     ]);
     assert.equal(result.code, 1);
     assertOneErrorLine(
       result.stderr,
-      /^error: The echo took longer than 300 ms$/,
+      /^error: The echo took longer than 0\.3 s$/,
     );
   });
   await t.step("greeting_client.ts: each wait for a reply", async () => {
@@ -136,7 +132,7 @@ Deno.test("client examples give up on a server that never answers, after --timeo
       "--name",
       "Ada",
       "--timeout",
-      "300",
+      "0.3",
     ]);
     assert.equal(result.code, 1);
     assertOneErrorLine(
@@ -148,8 +144,95 @@ Deno.test("client examples give up on a server that never answers, after --timeo
   await serving;
 });
 
+Deno.test("echo_client.ts prints what came back before the server hung up or went silent, then fails", async (t) => {
+  // Sends back the first three bytes of the message, then hangs up or says
+  // nothing more.
+  let hangUp = true;
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.readExact(12);
+    await conn.write("Hel");
+    if (hangUp) return;
+    while (await conn.read() !== null);
+  });
+  const port = String(server.addr.port);
+  await t.step("a short read", async () => {
+    const result = await runExample("echo_client.ts", ["--port", port]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "Hel\n");
+    assertOneErrorLine(
+      result.stderr,
+      new RegExp(
+        `^error: Cannot read the echo from "127\\.0\\.0\\.1:${port}": the server closed the connection after 3 of 12 bytes$`,
+      ),
+    );
+  });
+  await t.step("a timeout", async () => {
+    hangUp = false;
+    const result = await runExample("echo_client.ts", [
+      "--port",
+      port,
+      "--timeout",
+      "0.5",
+    ]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "Hel\n");
+    assertOneErrorLine(
+      result.stderr,
+      /^error: The echo took longer than 0\.5 s$/,
+    );
+  });
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("client examples end on Ctrl-C while they wait, and the server sees them go", async (t) => {
+  // Accepts, reads everything, says nothing; tells when a client has gone.
+  const gone: (() => void)[] = [];
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    while (await conn.read() !== null);
+    gone.shift()?.();
+  });
+  const port = String(server.addr.port);
+  for (
+    const [name, args] of [
+      ["echo_client.ts", []],
+      ["greeting_client.ts", ["--name", "Ada"]],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const left = new Promise<void>((resolve) => gone.push(resolve));
+      await using client = spawnExample(name, [
+        "--port",
+        port,
+        "--timeout",
+        "60",
+        ...args,
+      ]);
+      // Connected: the server's handler waits for it.
+      await withTimeout(
+        (async () => {
+          while (server.connections === 0) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })(),
+        "the connection",
+      );
+      const result = await client.stop("SIGINT");
+      // Nothing to clean up but the socket, which the system closes: the
+      // default Ctrl-C does it, as a shell shows it (130).
+      assert.equal(result.code, 130);
+      assert.equal(result.stderr, "");
+      await withTimeout(left, "the server to see the hang-up");
+    });
+  }
+  await server.shutdown();
+  await serving;
+});
+
 Deno.test("greeting_server.ts greets several clients at once and hangs up on exit", async () => {
-  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using server = spawnExample("greeting_server.ts", SERVE);
   const port = await server.listeningPort();
   const names = ["Ada", "Grace", "Linus", "Margaret", "Ken"];
   const clients = await Promise.all(names.map(() => connect(port)));
@@ -179,7 +262,7 @@ Deno.test("greeting_server.ts greets several clients at once and hangs up on exi
 });
 
 Deno.test("greeting_server.ts says goodbye to connected clients when it shuts down", async () => {
-  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using server = spawnExample("greeting_server.ts", SERVE);
   await using client = await connect(await server.listeningPort());
   assert.equal(await line(client), "Welcome!");
   const stopping = server.stop("SIGTERM");
@@ -194,7 +277,7 @@ Deno.test("greeting_server.ts says goodbye to connected clients when it shuts do
 });
 
 Deno.test("greeting_server.ts tells a client whose line is too long and hangs up", async () => {
-  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using server = spawnExample("greeting_server.ts", SERVE);
   await using client = await connect(await server.listeningPort());
   assert.equal(await line(client), "Welcome!");
   await client.write("x".repeat(5000));
@@ -207,7 +290,7 @@ Deno.test("greeting_server.ts tells a client whose line is too long and hangs up
 });
 
 Deno.test("greeting_client.ts sends each --name, then exit, and prints the replies", async () => {
-  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using server = spawnExample("greeting_server.ts", SERVE);
   const port = String(await server.listeningPort());
   const result = await runExample("greeting_client.ts", [
     "--port",
@@ -225,7 +308,7 @@ Deno.test("greeting_client.ts sends each --name, then exit, and prints the repli
 });
 
 Deno.test("greeting_client.ts sends the lines of its stdin until exit", async () => {
-  await using server = spawnExample("greeting_server.ts", ["--port", "0"]);
+  await using server = spawnExample("greeting_server.ts", SERVE);
   const port = String(await server.listeningPort());
   const toEnd = await runExample(
     "greeting_client.ts",
@@ -247,7 +330,7 @@ Deno.test("greeting_client.ts sends the lines of its stdin until exit", async ()
 });
 
 Deno.test("chat_server.ts announces joins and leaves and passes each line to the others only", async () => {
-  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  await using server = spawnExample("chat_server.ts", SERVE);
   const port = await server.listeningPort();
   await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
@@ -285,7 +368,7 @@ Deno.test("chat_server.ts announces joins and leaves and passes each line to the
 });
 
 Deno.test("chat_server.ts asks again for a nickname that is taken or invalid", async () => {
-  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  await using server = spawnExample("chat_server.ts", SERVE);
   const port = await server.listeningPort();
   await using first = await joinChat(port, "alice");
   assert.equal(await line(first), "* hello alice! nobody else is here");
@@ -302,7 +385,7 @@ Deno.test("chat_server.ts asks again for a nickname that is taken or invalid", a
 });
 
 Deno.test("chat_client.ts prints incoming lines while it reads stdin, and leaves on end of input", async () => {
-  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  await using server = spawnExample("chat_server.ts", SERVE);
   const port = await server.listeningPort();
   await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
@@ -328,7 +411,7 @@ Deno.test("chat_client.ts prints incoming lines while it reads stdin, and leaves
 });
 
 Deno.test("chat_client.ts uses --nick and exits when the server shuts down", async () => {
-  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  await using server = spawnExample("chat_server.ts", SERVE);
   const port = String(await server.listeningPort());
   await using carol = spawnExample("chat_client.ts", [
     "--port",
@@ -349,7 +432,7 @@ Deno.test("chat_client.ts uses --nick and exits when the server shuts down", asy
 });
 
 Deno.test("chat_client.ts leaves cleanly on Ctrl-C", async () => {
-  await using server = spawnExample("chat_server.ts", ["--port", "0"]);
+  await using server = spawnExample("chat_server.ts", SERVE);
   const port = await server.listeningPort();
   await using alice = await joinChat(port, "alice");
   assert.equal(await line(alice), "* hello alice! nobody else is here");
@@ -368,61 +451,166 @@ Deno.test("chat_client.ts leaves cleanly on Ctrl-C", async () => {
   assert.equal(result.stderr, "");
 });
 
-Deno.test("port_scan.ts reports an open port and not a closed one", async () => {
-  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = server.serve(() => {});
-  try {
-    const open = server.addr.port;
-    const closed = closedPort();
-    const result = await runExample("port_scan.ts", [
-      "--hostname",
-      "127.0.0.1",
-      "--ports",
-      `${closed},${open}`,
-      "--timeout",
-      "2000",
-      "--concurrency",
-      "2",
+Deno.test("chat_client.ts prints text that has no newline once the server pauses", async (t) => {
+  await t.step("a server that sends text without newlines", async () => {
+    await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = server.serve(async (conn) => {
+      await conn.write("hello");
+      assert.equal(await conn.readLine(), "hi");
+      await conn.write("one\r\ntwo\nthr");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await conn.write("ee");
+      // Until the client leaves.
+      while (await conn.read() !== null);
+    });
+    await using client = spawnExample("chat_client.ts", [
+      "--port",
+      String(server.addr.port),
     ]);
+    // Shown while the connection is open, without a newline from the server.
+    assert.equal(await client.readLine(), "hello");
+    await client.write("hi\n");
+    assert.equal(await client.readLine(), "one");
+    assert.equal(await client.readLine(), "two");
+    assert.equal(await client.readLine(), "thr");
+    assert.equal(await client.readLine(), "ee");
+    const result = await client.finish();
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, new RegExp(`^${open}/tcp open$`, "m"));
-    assert.doesNotMatch(result.stdout, new RegExp(`^${closed}/`, "m"));
-    assert.match(
-      result.stdout,
-      /^scanned 2 ports on 127\.0\.0\.1 in \d+ ms: 1 open, 1 closed, 0 filtered$/m,
-    );
-  } finally {
+    assert.equal(result.stderr, "");
     await server.shutdown();
     await serving;
-  }
+  });
+  await t.step("the tutorial's QQ chat server (Python)", async () => {
+    await using qq = spawnExample("qq_chat_server.py", ["127.0.0.1", "0"], {
+      command: [
+        "python3",
+        "-u",
+        new URL(
+          "../examples/tutorial/python/qq_chat_server.py",
+          import.meta.url,
+        )
+          .pathname,
+      ],
+    });
+    const port = await qq.listeningPort();
+    await using client = spawnExample("chat_client.ts", [
+      "--port",
+      String(port),
+    ]);
+    await client.write("hello\n");
+    await qq.waitForStdout((out) => out.endsWith("send:"), "the prompt");
+    await qq.write("你好\n");
+    assert.equal(await client.readLine(), "你好");
+    const result = await client.finish();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+  });
 });
 
-Deno.test("port_scan.ts rejects bad input with one line and exit code 2", async (t) => {
-  const cases: [string[], RegExp][] = [
-    [
-      ["--ports", "10-5"],
-      /^error: Invalid --ports "10-5": the range 10-5 runs backwards$/,
-    ],
-    [["--ports", "abc"], /^error: Invalid --ports "abc": "abc" is neither/],
-    [["--ports", "0-3"], /^error: Invalid --ports "0-3": port 0 is outside/],
-    [["--ports", "80,70000"], /^error: Invalid --ports "80,70000": port 70000/],
-    [
-      ["--ports", "80", "--timeout", "soon"],
-      /^error: Invalid --timeout "soon"/,
-    ],
-    [
-      ["--ports", "80", "--concurrency", "0"],
-      /^error: Invalid --concurrency "0"/,
-    ],
-  ];
-  for (const [args, pattern] of cases) {
-    await t.step(args.join(" "), async () => {
-      const result = await runExample("port_scan.ts", args);
-      assert.equal(result.code, 2);
-      assert.equal(result.stdout, "");
-      assertOneErrorLine(result.stderr, pattern);
+/** Runs `test` in a new temporary directory, and removes it afterwards. */
+async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await test(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function list(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+const FETCH_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+
+Deno.test("fetch_page.ts refuses to replace a file without --force, as http-fetch does", async () => {
+  let requests = 0;
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.readUntil("\r\n\r\n");
+    requests++;
+    await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh");
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  await inTempDir(async (dir) => {
+    const path = `${dir}/page.html`;
+    await Deno.writeTextFile(path, "old");
+    await using refused = spawnExample("fetch_page.ts", [url, "-o", path], {
+      permissions: FETCH_PERMISSIONS,
+    });
+    const result = await refused.finish();
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assertOneErrorLine(
+      result.stderr,
+      /^error: Cannot save ".*\/page\.html": the file already exists \(use --force to replace it\)$/,
+    );
+    // Refused before it asked the server for anything.
+    assert.equal(requests, 0);
+    assert.equal(await Deno.readTextFile(path), "old");
+
+    await using forced = spawnExample(
+      "fetch_page.ts",
+      [url, "-o", path, "--force"],
+      { permissions: FETCH_PERMISSIONS },
+    );
+    const replaced = await forced.finish();
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.equal(await Deno.readTextFile(path), "fresh");
+    assert.deepEqual(await list(dir), ["page.html"]);
+  });
+  await server.shutdown();
+  await serving;
+});
+
+Deno.test("fetch_page.ts removes its temporary file when stopped mid-download, and exits 130 or 143", async (t) => {
+  // Sends the head and part of the body, then stalls.
+  await using server = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = server.serve(async (conn) => {
+    await conn.readUntil("\r\n\r\n");
+    await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    await conn.write(new Uint8Array(1000).fill(120));
+    while (await conn.read() !== null);
+  });
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    await t.step(signal, async () => {
+      await inTempDir(async (dir) => {
+        await using fetching = spawnExample(
+          "fetch_page.ts",
+          [url, "-o", "page.html", "--timeout", "60"],
+          { permissions: FETCH_PERMISSIONS, cwd: dir },
+        );
+        // The part of the body is in the hidden temporary file.
+        await withTimeout(
+          (async () => {
+            for (;;) {
+              const [name] = await list(dir);
+              if (
+                name !== undefined &&
+                (await Deno.stat(`${dir}/${name}`)).size === 1000
+              ) return;
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          })(),
+          "the temporary file",
+        );
+        const result = await fetching.stop(signal);
+        assert.equal(result.code, code, result.stderr);
+        assertOneErrorLine(
+          result.stderr,
+          new RegExp(
+            `^error: Cannot download "${
+              url.replaceAll(".", "\\.")
+            }": interrupted$`,
+          ),
+        );
+        assert.deepEqual(await list(dir), []);
+      });
     });
   }
+  await server.shutdown();
+  await serving;
 });
 
 Deno.test("demo.ts runs several clients against the greeting server and exits 0", async () => {
@@ -441,15 +629,27 @@ Deno.test("demo.ts runs several clients against the greeting server and exits 0"
 });
 
 Deno.test("every example prints its usage for --help and exits 0", async (t) => {
-  for (const name of EXAMPLES) {
+  for (const name of [...EXAMPLES, "fetch_page.ts"]) {
     await t.step(name, async () => {
       const result = await runExample(name, ["--help"]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(
         result.stdout,
-        new RegExp(`^Usage: deno run --allow-net examples/${name}`),
+        new RegExp(
+          `^Usage: deno run --allow-net (--allow-read --allow-write )?examples/${name}`,
+        ),
       );
       assert.match(result.stdout, /--port|--ports/);
+      // One unit for every timeout: seconds.
+      if (result.stdout.includes("--timeout")) {
+        assert.match(result.stdout, /--timeout SECONDS/);
+      }
+      if (SERVERS.includes(name)) {
+        assert.match(
+          result.stdout,
+          /--hostname HOST {2}Address to listen on \(default: 0\.0\.0\.0\)\n +0\.0\.0\.0: every interface; 127\.0\.0\.1: this machine only\n/,
+        );
+      }
       assert.equal(result.stderr, "");
     });
   }
@@ -487,7 +687,12 @@ Deno.test("client examples report a refused connection in one line and exit 1", 
 Deno.test("examples reject --port abc with one line and exit code 2", async (t) => {
   for (const name of [...SERVERS, ...CLIENTS, "demo.ts"]) {
     await t.step(name, async () => {
-      const result = await runExample(name, ["--port", "abc"]);
+      const result = await runExample(name, [
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        "abc",
+      ]);
       assert.equal(result.code, 2);
       assertOneErrorLine(
         result.stderr,
@@ -507,6 +712,8 @@ Deno.test("server examples report a port in use in one line and exit 1", async (
   for (const name of SERVERS) {
     await t.step(name, async () => {
       const result = await runExample(name, [
+        "--hostname",
+        "127.0.0.1",
         "--port",
         String(taken.addr.port),
       ]);

@@ -415,6 +415,43 @@ Deno.test("save_page saves a file from python3 -m http.server by host name", asy
   }
 });
 
+Deno.test("save_page leaves no file when Ctrl-C stops it mid-download", async (t) => {
+  // Sends the head and part of the body, then stalls.
+  let sent!: () => void;
+  await using web = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = web.serve(async (conn) => {
+    await conn.readUntil("\r\n\r\n");
+    await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    await conn.write(new Uint8Array(1000).fill(120));
+    sent();
+    while (await conn.read() !== null);
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const side of ["Deno", "Python"] as const) {
+      await t.step(`${side} program`, async () => {
+        const stalled = new Promise<void>((resolve) => sent = resolve);
+        await using saving = client(side, "save_page", web.addr.port, {
+          deno: ["-o", "page.html"],
+          python: ["/", "page.html"],
+          cwd: dir,
+        });
+        await withTimeout(stalled, "the part of the body");
+        await saving.waitForLine(/^Message send successfully$/);
+        const result = await saving.stop("SIGINT");
+        // Killed by the signal (Python: KeyboardInterrupt, then the same).
+        assert.equal(result.code, 130, result.stderr);
+        // Nothing is written before the server closes.
+        assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await web.shutdown();
+    await serving;
+  }
+});
+
 /**
  * Types `input` into nc, waits until nc has printed `expected`, then ends
  * nc's input, as a learner's Ctrl-D: nc half-closes and exits once the

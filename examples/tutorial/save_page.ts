@@ -29,6 +29,12 @@ The socket tutorial's page saver: resolves the host, connects, sends
 server closes, prints the head and writes the body (everything after the
 first blank line, as it came) to a file.
 
+Nothing is written until the server closes: Ctrl-C before then leaves no
+file. Then FILE is replaced if it exists, as the tutorial's open(..., 'wb')
+does, and holds whatever body came, complete or not (nothing is parsed).
+examples/fetch_page.ts checks the body and refuses to replace a file
+without --force.
+
 Options:
   --hostname HOST  Server to fetch from (default: 127.0.0.1; the tutorial
                    fetched www.sina.com.cn)
