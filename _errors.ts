@@ -64,10 +64,11 @@ export function describeError(error: unknown, context: string): unknown {
  * import { NameResolutionError, TcpClient } from "@netkit/tcp";
  * import assert from "node:assert/strict";
  *
- * const error = await TcpClient.connect({ hostname: "no-such-host.invalid", port: 80 })
+ * // A label may not start with a hyphen: refused without asking a server.
+ * const error = await TcpClient.connect({ hostname: "-no-such-host.invalid", port: 80 })
  *   .catch((e) => e);
  * assert.ok(error instanceof NameResolutionError);
- * assert.equal(error.hostname, "no-such-host.invalid");
+ * assert.equal(error.hostname, "-no-such-host.invalid");
  * ```
  */
 export class NameResolutionError extends Error {

@@ -642,13 +642,13 @@ Deno.test("TcpServer neither reports nor waits after peers that reset in the bac
 
 Deno.test("TcpServer.listen() names a host that does not resolve", () => {
   assert.throws(
-    () => TcpServer.listen({ hostname: "no-such-host.invalid", port: 0 }),
+    () => TcpServer.listen({ hostname: "-no-such-host.invalid", port: 0 }),
     (error: Error) => {
       assert.ok(error instanceof NameResolutionError);
-      assert.equal(error.hostname, "no-such-host.invalid");
+      assert.equal(error.hostname, "-no-such-host.invalid");
       assert.match(
         error.message,
-        /^Cannot listen on "no-such-host\.invalid:0": cannot resolve the host name: /,
+        /^Cannot listen on "-no-such-host\.invalid:0": cannot resolve the host name: /,
       );
       return true;
     },
