@@ -152,13 +152,22 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
   const full = new Error("disk full");
   let writes = 0;
   let settled = 0;
+  // Reads slower than the writes, so that each read gets a write of its own
+  // (reads that arrive while a write runs are gathered into the next one).
+  const inner = pieces(latin1("x".repeat(1000)), 100);
+  const slow: BodySource = {
+    readInto: async (p) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return inner.read(p);
+    },
+  };
   await assert.rejects(
     copyBody(
-      bodySource(pieces(latin1("x".repeat(1000)), 100)),
+      slow,
       { kind: "length", length: 1000 },
       async () => {
         writes++;
-        await new Promise((resolve) => setTimeout(resolve, 1));
+        await new Promise((resolve) => setTimeout(resolve, 0));
         settled++;
         if (writes === 3) throw full;
       },
@@ -166,4 +175,38 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
     (error) => error === full,
   );
   assert.equal(settled, writes);
+});
+
+Deno.test("copyBody() gathers small reads that arrive during a write into one write", async () => {
+  // As over TLS: reads of one 16 KiB record each, and a file write that takes
+  // longer than several of them.
+  const size = 4 * 1024 * 1024;
+  const record = 16 * 1024;
+  let reads = 0;
+  const inner = pieces(new Uint8Array(size), record);
+  const source: BodySource = {
+    readInto: async (p) => {
+      reads++;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      return inner.read(p);
+    },
+  };
+  const writes: number[] = [];
+  const count = await copyBody(
+    source,
+    { kind: "length", length: size },
+    async (chunk) => {
+      writes.push(chunk.length);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+  );
+  assert.equal(count, size);
+  assert.equal(reads, size / record);
+  assert.equal(writes.reduce((a, b) => a + b, 0), size);
+  // Far fewer writes than reads, and no write waited for a full half.
+  assert.ok(
+    writes.length < reads / 4,
+    `${writes.length} writes for ${reads} reads`,
+  );
+  assert.ok(Math.max(...writes) < 8 * 1024 * 1024);
 });
