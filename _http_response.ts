@@ -264,13 +264,11 @@ export function lenientValue(
   head: ResponseHead,
   name: string,
 ): string | undefined {
-  let found: string | undefined;
-  for (const [key, value] of head.fields) {
-    if (key !== name) continue;
-    if (found !== undefined && found !== value) return undefined;
-    found = value;
+  try {
+    return singleValue(head, name);
+  } catch {
+    return undefined;
   }
-  return found;
 }
 
 /** The fields as a `Headers`, dropping values that class refuses. */

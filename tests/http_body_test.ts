@@ -155,10 +155,15 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
   // Reads slower than the writes, so that each read gets a write of its own
   // (reads that arrive while a write runs are gathered into the next one).
   const inner = pieces(latin1("x".repeat(1000)), 100);
+  let lastRead: Promise<unknown> = Promise.resolve();
   const slow: BodySource = {
-    readInto: async (p) => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return inner.read(p);
+    readInto: (p) => {
+      const read = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return inner.read(p);
+      })();
+      lastRead = read;
+      return read;
     },
   };
   await assert.rejects(
@@ -175,6 +180,8 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
     (error) => error === full,
   );
   assert.equal(settled, writes);
+  // A read may still be in flight (a connection's ends when it is closed).
+  await lastRead;
 });
 
 Deno.test("copyBody() gathers small reads that arrive during a write into one write", async () => {
@@ -209,4 +216,30 @@ Deno.test("copyBody() gathers small reads that arrive during a write into one wr
     `${writes.length} writes for ${reads} reads`,
   );
   assert.ok(Math.max(...writes) < 8 * 1024 * 1024);
+});
+
+Deno.test("copyBody() writes what has arrived while the next read still waits", async () => {
+  // 500 bytes, 500 more while the first write runs, then a server that
+  // stalls: the second 500 must reach the file before the stall ends.
+  let stall: (n: null) => void = () => {};
+  const parts = [500, 500];
+  const source: BodySource = {
+    readInto: (p) => {
+      const n = parts.shift();
+      if (n === undefined) return new Promise((resolve) => stall = resolve);
+      p.fill(0x61, 0, n);
+      return Promise.resolve(n);
+    },
+  };
+  let received = 0;
+  const reached = Promise.withResolvers<void>();
+  const copying = copyBody(source, { kind: "close" }, async (chunk) => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    received += chunk.length;
+    if (received === 1000) reached.resolve();
+  });
+  await reached.promise;
+  assert.equal(received, 1000);
+  stall(null);
+  assert.equal(await copying, 1000);
 });
