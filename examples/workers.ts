@@ -44,10 +44,10 @@ Deno 2.9).
                    listens before the old one drains, so the port stays open
   Ctrl-C, SIGTERM  Stop every worker gracefully; again to stop them at once
 
-On Linux, a worker that stops resets the connections still waiting in its
-own accept queue; "sysctl net.ipv4.tcp_migrate_req=1" (Linux 5.14+) hands
-them to the other workers instead. macOS does not spread connections: the
-last worker to listen gets them all.
+Linux only: Deno ignores reusePort elsewhere, so a second worker cannot
+listen. A worker that stops resets the connections still waiting in its own
+accept queue; "sysctl net.ipv4.tcp_migrate_req=1" (Linux 5.14+) hands them
+to the other workers instead.
 
 Options:
   --hostname HOST  Address to listen on (default: 127.0.0.1; 0.0.0.0 for all)
