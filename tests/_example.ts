@@ -115,6 +115,11 @@ export class ExampleProcess implements AsyncDisposable {
     ]).then(() => {});
   }
 
+  /** The process's id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Everything written to stdout so far. */
   get stdout(): string {
     return this.#stdout;

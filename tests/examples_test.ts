@@ -8,6 +8,7 @@ import { TcpClient, type TcpConnection, TcpServer } from "../mod.ts";
 import {
   assertOneErrorLine,
   closedPort,
+  type ExampleProcess,
   runExample,
   spawnExample,
   withTimeout,
@@ -27,6 +28,10 @@ const SERVERS = ["echo_server.ts", "greeting_server.ts", "chat_server.ts"];
 const CLIENTS = ["echo_client.ts", "greeting_client.ts", "chat_client.ts"];
 /** A server's flags in tests: loopback only (the default is every interface), any free port. */
 const SERVE = ["--hostname", "127.0.0.1", "--port", "0"];
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Reads a line from a connection, failing instead of waiting forever. */
 function line(conn: TcpConnection, who = "a line"): Promise<string | null> {
@@ -628,6 +633,169 @@ Deno.test("demo.ts runs several clients against the greeting server and exits 0"
   assert.match(result.stdout, /^shutdown: 1 drained .*, 0 cut$/m);
 });
 
+/** The workers example, as a reader runs it: the parent needs only --allow-run. */
+function spawnWorkers(args: string[]): ExampleProcess {
+  return spawnExample("workers.ts", args, { permissions: ["--allow-run"] });
+}
+
+/** Connects, reads the greeting, and returns the worker's pid. */
+async function greetedBy(port: number): Promise<number> {
+  await using client = await connect(port);
+  const greeting = await line(client, "the greeting");
+  const match = /^Hello from worker (\d+)!$/.exec(greeting ?? "");
+  assert.ok(match, `greeting: ${JSON.stringify(greeting)}`);
+  return Number(match[1]);
+}
+
+Deno.test("workers.ts serves one port from several processes, restarts them on SIGHUP with the port open, and stops on SIGTERM", async () => {
+  await using parent = spawnWorkers(["--workers", "2", "--port", "0"]);
+  const port = await parent.listeningPort();
+  const first = (await parent.waitForLine(/^2 workers: /)).slice(11)
+    .split(", ").map(Number);
+  assert.equal(first.length, 2);
+
+  // The kernel spreads connections over both.
+  const seen = new Set<number>();
+  for (let i = 0; i < 200 && seen.size < 2; i++) {
+    seen.add(await greetedBy(port));
+  }
+  assert.deepEqual([...seen].sort(), [...first].sort());
+
+  // A client that keeps connecting while the workers are replaced.
+  let restarting = true;
+  let greeted = 0;
+  const lost: string[] = [];
+  const failed: string[] = [];
+  const load = (async () => {
+    while (restarting) {
+      let client: TcpClient;
+      try {
+        client = await connect(port);
+      } catch (error) {
+        // The port closed, even for a moment.
+        failed.push(String(error));
+        continue;
+      }
+      try {
+        const greeting = await line(client, "the greeting");
+        // One whose accept completed just as its worker began to stop is
+        // closed unserved by TcpServer.
+        if (greeting === null) lost.push("closed before the greeting");
+        else if (/^Hello from worker \d+!$/.test(greeting)) greeted++;
+        else failed.push(`greeting: ${greeting}`);
+      } catch (error) {
+        // What the kernel had queued for a worker as it closed its socket
+        // is reset (net.ipv4.tcp_migrate_req=1 hands it on instead).
+        if (error instanceof Deno.errors.ConnectionReset) {
+          lost.push(String(error));
+        } else failed.push(String(error));
+      } finally {
+        client.close();
+      }
+      await delay(5);
+    }
+  })();
+  try {
+    parent.kill("SIGHUP");
+    await parent.waitForLine(/^SIGHUP: restarting 2 workers one at a time$/);
+    const replaced = [
+      await parent.waitForLine(/^worker \d+ replaced by \d+$/, 20_000),
+      await parent.waitForLine(/^worker \d+ replaced by \d+$/, 20_000),
+    ].map((text) => text.split(" ").map(Number));
+    await parent.waitForLine(/^restarted$/);
+    assert.deepEqual(replaced.map(([, old]) => old).sort(), [...first].sort());
+    const fresh = replaced.map((words) => words[4]!);
+
+    // The new workers take the traffic.
+    seen.clear();
+    for (let i = 0; i < 200 && seen.size < 2; i++) {
+      seen.add(await greetedBy(port));
+    }
+    assert.deepEqual([...seen].sort(), [...fresh].sort());
+  } finally {
+    restarting = false;
+    await load;
+  }
+  assert.deepEqual(failed, []);
+  assert.ok(greeted > 0);
+  assert.ok(
+    lost.length <= Math.max(2, greeted / 20),
+    `${lost.length} lost, ${greeted} greeted:\n${lost.join("\n")}`,
+  );
+
+  const result = await parent.stop("SIGTERM");
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+  assert.match(result.stdout, /^SIGTERM: stopping 2 workers/m);
+  assert.equal(
+    result.stdout.match(/^worker \d+: stopped: /gm)?.length,
+    4,
+    result.stdout,
+  );
+  assert.match(result.stdout, /^stopped$/m);
+  // The parent waits for its workers: nobody listens any more.
+  await assert.rejects(connect(port), Deno.errors.ConnectionRefused);
+});
+
+Deno.test("workers.ts says goodbye to connected clients when it stops", async () => {
+  await using parent = spawnWorkers(["--workers", "2", "--port", "0"]);
+  const port = await parent.listeningPort();
+  await using client = await connect(port);
+  assert.match((await line(client))!, /^Hello from worker \d+!$/);
+  await client.write("ping\n");
+  assert.equal(await line(client), "ping");
+  const stopping = parent.stop("SIGINT");
+  assert.match((await line(client))!, /^Worker \d+ is stopping, goodbye!$/);
+  assert.equal(await line(client), null);
+  const result = await stopping;
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(
+    result.stdout,
+    /: stopped: 1 connections closed cleanly, 0 cut$/m,
+  );
+});
+
+Deno.test("workers.ts reports a port in use and exits 1", async () => {
+  await using taken = TcpServer.listen({ hostname: "127.0.0.1", port: 0 });
+  await using parent = spawnWorkers([
+    "--workers",
+    "2",
+    "--port",
+    String(taken.addr.port),
+  ]);
+  const result = await parent.finish();
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `^error: Cannot listen on "127\\.0\\.0\\.1:${taken.addr.port}": address already in use`,
+      "im",
+    ),
+  );
+  assert.match(
+    result.stderr,
+    /^error: Worker \d+ exited with code 1 before listening$/m,
+  );
+  assert.doesNotMatch(result.stderr, /^\s+at /m);
+});
+
+Deno.test("workers.ts prints its usage and version, and rejects a bad --workers", async () => {
+  const help = await runExample("workers.ts", ["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(
+    help.stdout,
+    /^Usage: deno run --allow-run examples\/workers\.ts/,
+  );
+  assert.match(help.stdout, /--workers N/);
+  const version = await runExample("workers.ts", ["-V"]);
+  assert.equal(version.stdout, `${config.name} ${config.version}\n`);
+  for (const bad of ["0", "two", "1000"]) {
+    const result = await runExample("workers.ts", ["--workers", bad]);
+    assert.equal(result.code, 2);
+    assertOneErrorLine(result.stderr, /^error: Invalid --workers /);
+  }
+});
+
 Deno.test("every example prints its usage for --help and exits 0", async (t) => {
   for (const name of [...EXAMPLES, "fetch_page.ts"]) {
     await t.step(name, async () => {
@@ -685,7 +853,7 @@ Deno.test("client examples report a refused connection in one line and exit 1", 
 });
 
 Deno.test("examples reject --port abc with one line and exit code 2", async (t) => {
-  for (const name of [...SERVERS, ...CLIENTS, "demo.ts"]) {
+  for (const name of [...SERVERS, ...CLIENTS, "demo.ts", "workers.ts"]) {
     await t.step(name, async () => {
       const result = await runExample(name, [
         "--hostname",
