@@ -5,8 +5,8 @@
  * Every server runs in its own process and is driven by a separate load
  * generator written in C (`loadgen.c`, epoll, OpenSSL for TLS), so the
  * figures are the servers', not the driver's: the C reference echo server
- * (`ref_echo_server.c`) in each plain table shows how far the load generator
- * can go. Downloads come from a C static file server (`file_server.c`,
+ * (`ref_echo_server.c`, with OpenSSL in the TLS tables) in each table shows
+ * how far the load generator can go. Downloads come from a C static file server (`file_server.c`,
  * sendfile, or OpenSSL for HTTPS) and each downloader runs in its own
  * process, wrapped by `measure.c` for wall time and peak memory. The C
  * programs are compiled with `cc -O2` into a cache directory on first use,
@@ -34,7 +34,7 @@ const CERT = `${TESTDATA}/cert.pem`;
 const KEY = `${TESTDATA}/key.pem`;
 const C_PROGRAMS = ["loadgen", "ref_echo_server", "file_server", "measure"];
 /** The programs that speak TLS when OpenSSL is there to link with. */
-const TLS_PROGRAMS = ["loadgen", "file_server"];
+const TLS_PROGRAMS = ["loadgen", "ref_echo_server", "file_server"];
 const MIB = 1024 * 1024;
 
 const WORKLOADS = [
@@ -208,6 +208,11 @@ servers.push(
 
 /** The servers of the TLS echo tables: the same ids, over TLS. */
 const tlsServers: ServerSpec[] = [
+  {
+    id: "ref",
+    name: "C epoll + OpenSSL reference",
+    command: [`${bin}/ref_echo_server`, CERT, KEY],
+  },
   {
     id: "ours",
     name: "TcpServer.serve, copyTo, TLS (ours)",
@@ -442,6 +447,8 @@ interface LoadReport {
 /** Ratios to the baseline of one echo table, for the Targets table. */
 interface EchoRatios {
   ours?: number;
+  /** Ours per server CPU second, for tables the load generator bounds. */
+  oursPerCpu?: number;
   node?: number;
   bun?: number;
 }
@@ -559,7 +566,10 @@ async function throughputWorkload(
     row.push(cpuPerUnit(r, options.value));
     if (options.latency) row.push(`${r.p50us} / ${r.p99us}`);
     row.push(percent(r.serverCpu), percent(r.loadgenCpu));
-    if (spec.ours) ratios.ours = vsBase;
+    if (spec.ours) {
+      ratios.ours = vsBase;
+      ratios.oursPerCpu = vsBaseCpu;
+    }
     if (spec.node) ratios.node = vsBase;
     if (spec.bun) ratios.bun = vsBase;
     return row;
@@ -1262,16 +1272,18 @@ async function buildPrograms(): Promise<{ dir: string; tls: boolean }> {
 
 /** Whether the compiler finds OpenSSL's headers (Debian's libssl-dev). */
 async function hasOpenSslHeaders(cc: string): Promise<boolean> {
-  const child = new Deno.Command(cc, {
-    args: ["-E", "-x", "c", "-"],
-    stdin: "piped",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode("#include <openssl/ssl.h>\n"));
-  await writer.close();
-  return (await child.status).success;
+  const probe = await Deno.makeTempFile({ suffix: ".c" });
+  try {
+    await Deno.writeTextFile(probe, "#include <openssl/ssl.h>\n");
+    const { success } = await new Deno.Command(cc, {
+      args: ["-E", "-o", "/dev/null", probe],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } finally {
+    await Deno.remove(probe);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1289,9 +1301,12 @@ function printTargets(): void {
     else rows.push([target, shown(value), holds(value) ? "yes" : "NO"]);
   };
   /** Our ratio, with Node's and Bun's beside it where they ran. */
-  const echo = (table: Workload) => (v: number) => {
-    const { node, bun } = results.echo[table] ?? {};
+  const echo = (table: Workload, perCpu = false) => (v: number) => {
+    const { node, bun, oursPerCpu } = results.echo[table] ?? {};
     const others = [
+      ...(perCpu && oursPerCpu !== undefined
+        ? [`per server CPU-s ${ratio(oursPerCpu)}`]
+        : []),
       ...(node === undefined ? [] : [`node ${ratio(node)}`]),
       ...(bun === undefined ? [] : [`bun ${ratio(bun)}`]),
     ];
@@ -1358,7 +1373,10 @@ function printTargets(): void {
   check(
     "TLS churn >= 0.95x Deno.listenTls",
     e["tls-churn"]?.ours,
-    echo("tls-churn"),
+    // On two cores the load generator's handshakes bound the rate (see the
+    // C reference's row): the CPU each server spends per connection tells
+    // more.
+    echo("tls-churn", true),
     (v) => v >= 0.95,
   );
   const h = results.httpsDownload;
@@ -1380,13 +1398,15 @@ function printTargets(): void {
     (v) => `${v.toFixed(1)} MiB`,
     (v) => v <= 64,
   );
+  // With --only, the targets of the workloads left out are noise.
+  const shown = flags.only === undefined
+    ? rows
+    : rows.filter((row) => row[1] !== "not measured");
+  if (shown.length === 0) return;
   printTable(
     "Targets (ratios to the baselines of this run)",
     ["Target", "measured", "holds"],
-    // With --only, the targets of the workloads left out are noise.
-    flags.only === undefined
-      ? rows
-      : rows.filter((row) => row[1] !== "not measured"),
+    shown,
     flags.quick
       ? "quick mode: figures are too short to judge; nothing is checked"
       : "node and bun, where shown, are the same ratio for their rows: references, not targets",
