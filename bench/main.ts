@@ -368,7 +368,7 @@ const tlsTables = [
     title:
       "TLS connection churn: 50 at a time, each connect, full handshake, one 64 B round trip, close",
     note:
-      `every connection a full handshake (ECDHE and a signature on the server's side): the client keeps no session, so nothing is resumed; the close is a reset without close_notify; ${TLS_NOTE}`,
+      `every connection a full handshake (ECDHE and a signature on the server's side): the client keeps no session, so nothing is resumed; the close is a reset without close_notify; the load generator's OpenSSL 3.0 client spends about twice a server's CPU per handshake, so the C reference's row is the ceiling and the CPU columns compare the servers; ${TLS_NOTE}`,
   },
 ] as const;
 for (const { workload, spec, title, note } of tlsTables) {
