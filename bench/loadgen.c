@@ -11,10 +11,22 @@
 //   loadgen idle     --port P [--conns 10000] [--size 64] [--settle S] --server-pid PID
 //   loadgen download --port P --path /file
 //
-// Options common to the timed modes: --server-pid PID, whose CPU time (from
-// /proc/PID/stat) is sampled over the measured interval, so the report says
+// Options common to the timed modes: --server-pid PID[,PID...], whose CPU
+// time (from /proc/PID/stat, summed over the processes: a server may be
+// several workers) is sampled over the measured interval, so the report says
 // how busy the server was, in user and in system mode. The result is one JSON
 // line on stdout.
+//
+// --tls 1 speaks TLS (when built with -DWITH_TLS and OpenSSL): pingpong and
+// bulk make one full handshake per connection before the clock starts, churn
+// one per connection it opens (no session is ever resumed), download fetches
+// over HTTPS. Certificates are not verified: the client's cost stays small
+// and the server's is the one measured.
+//
+// --proxy-v2 1 (pingpong, churn, idle) sends a PROXY protocol v2 header
+// (TCP4, from 203.0.113.x and a port that changes with every connection, to
+// 127.0.0.1:PORT) in the same write as the connection's first message; the
+// server is expected to echo the message alone.
 //
 // idle: opens --conns connections, makes one round trip on each (so the
 // server has accepted it and its handler is waiting in a read), waits
@@ -27,6 +39,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +49,21 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 static int port;
 static int conns = -1;
 static long size = -1;
 static double warmup = 1.0;
 static double duration = 5.0;
-static int server_pid;
+#define MAX_PIDS 16
+static int server_pids[MAX_PIDS];
+static int npids;
+static int use_tls;
+static int proxy_v2;
 static const char *path = "/";
 static int rst;
 static double settle = 1.0;
@@ -78,40 +99,58 @@ struct cpu {
   double user, sys;
 };
 
-static struct cpu server_cpu(void) {
-  struct cpu unknown = {-1, -1};
-  if (server_pid <= 0) return unknown;
+static int read_cpu(int pid, struct cpu *out) {
   char file[64], buf[1024];
-  snprintf(file, sizeof file, "/proc/%d/stat", server_pid);
+  snprintf(file, sizeof file, "/proc/%d/stat", pid);
   FILE *f = fopen(file, "r");
-  if (!f) return unknown;
+  if (!f) return -1;
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   fclose(f);
   buf[n] = 0;
   // The command name may contain spaces; fields start after its ')'.
   char *p = strrchr(buf, ')');
-  if (!p) return unknown;
+  if (!p) return -1;
   unsigned long utime, stime;
   if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
              &utime, &stime) != 2)
-    return unknown;
+    return -1;
   double tck = sysconf(_SC_CLK_TCK);
-  return (struct cpu){utime / tck, stime / tck};
+  out->user = utime / tck;
+  out->sys = stime / tck;
+  return 0;
 }
 
-// The server's resident memory in KiB (VmRSS); -1 if unknown.
-static long server_rss(void) {
-  if (server_pid <= 0) return -1;
-  char file[64], line[256];
-  snprintf(file, sizeof file, "/proc/%d/status", server_pid);
-  FILE *f = fopen(file, "r");
-  if (!f) return -1;
-  long kib = -1;
-  while (fgets(line, sizeof line, f)) {
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+static struct cpu server_cpu(void) {
+  struct cpu unknown = {-1, -1}, sum = {0, 0};
+  if (npids == 0) return unknown;
+  for (int i = 0; i < npids; i++) {
+    struct cpu c;
+    if (read_cpu(server_pids[i], &c) < 0) return unknown;
+    sum.user += c.user;
+    sum.sys += c.sys;
   }
-  fclose(f);
-  return kib;
+  return sum;
+}
+
+// The server's resident memory in KiB (VmRSS, summed over its processes);
+// -1 if unknown.
+static long server_rss(void) {
+  if (npids == 0) return -1;
+  long total = 0;
+  for (int i = 0; i < npids; i++) {
+    char file[64], line[256];
+    snprintf(file, sizeof file, "/proc/%d/status", server_pids[i]);
+    FILE *f = fopen(file, "r");
+    if (!f) return -1;
+    long kib = -1;
+    while (fgets(line, sizeof line, f)) {
+      if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    }
+    fclose(f);
+    if (kib < 0) return -1;
+    total += kib;
+  }
+  return total;
 }
 
 static void raise_nofile(void) {
@@ -156,6 +195,147 @@ static int blocking_connect(void) {
 
 static void set_nonblocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// TLS, where built with it. A connection's TLS state is an opaque pointer so
+// that the modes read the same with and without OpenSSL; NULL means plain.
+#ifdef WITH_TLS
+static SSL_CTX *tls_ctx;
+
+static void tls_die(const char *what) {
+  fprintf(stderr, "loadgen: %s failed: ", what);
+  ERR_print_errors_fp(stderr);
+  fputc('\n', stderr);
+  exit(1);
+}
+
+static void tls_init(void) {
+  tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (!tls_ctx) tls_die("SSL_CTX_new");
+  SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+  // Never resume: every churn connection is a full handshake.
+  SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // A server that closes without close_notify ends a download as EOF.
+  SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Reads take whatever has arrived, not a record header and then its body:
+  // half the syscalls. What OpenSSL then holds, epoll cannot see
+  // (tls_pending() tells).
+  SSL_CTX_set_read_ahead(tls_ctx, 1);
+}
+
+static void *tls_new(int fd) {
+  SSL *ssl = SSL_new(tls_ctx);
+  if (!ssl || !SSL_set_fd(ssl, fd)) tls_die("SSL_new");
+  SSL_set_connect_state(ssl);
+  return ssl;
+}
+
+static void tls_free(void *ssl) {
+  if (ssl) SSL_free(ssl);
+}
+
+// Maps an SSL call's result to read()/write() conventions: EAGAIN when the
+// record is incomplete or the socket full, 0 at the end, -1 on an error.
+static ssize_t tls_result(SSL *ssl, int r) {
+  if (r > 0) return r;
+  int err = SSL_get_error(ssl, r);
+  ERR_clear_error();
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;
+  if (err != SSL_ERROR_SYSCALL || errno == 0 || errno == EAGAIN) errno = EIO;
+  return -1;
+}
+
+// One step of a non-blocking handshake: 0 when done, else the epoll events
+// it waits for (EPOLLIN or EPOLLOUT), or -1 when it failed.
+static int tls_handshake(void *ssl) {
+  int r = SSL_do_handshake(ssl);
+  if (r == 1) return 0;
+  int err = SSL_get_error(ssl, r);
+  ERR_clear_error();
+  if (err == SSL_ERROR_WANT_READ) return EPOLLIN;
+  if (err == SSL_ERROR_WANT_WRITE) return EPOLLOUT;
+  return -1;
+}
+
+static int tls_pending(void *ssl) {
+  return ssl && SSL_has_pending(ssl);
+}
+#else
+static void tls_init(void) {
+  fprintf(stderr, "loadgen: --tls needs a build with OpenSSL (libssl-dev)\n");
+  exit(2);
+}
+static void *tls_new(int fd) { return NULL; }
+static void tls_free(void *ssl) {}
+static int tls_handshake(void *ssl) { return -1; }
+static int tls_pending(void *ssl) { return 0; }
+#endif
+
+static ssize_t conn_read(int fd, void *ssl, char *buf, size_t len) {
+#ifdef WITH_TLS
+  if (ssl) return tls_result(ssl, SSL_read(ssl, buf, len));
+#endif
+  return read(fd, buf, len);
+}
+
+static ssize_t conn_write(int fd, void *ssl, const char *buf, size_t len) {
+#ifdef WITH_TLS
+  if (ssl) return tls_result(ssl, SSL_write(ssl, buf, len));
+#endif
+  return write(fd, buf, len);
+}
+
+// A blocking connect and, with --tls, a blocking handshake.
+static int setup_connection(void **ssl) {
+  int fd = blocking_connect();
+  *ssl = NULL;
+  if (use_tls) {
+    *ssl = tls_new(fd);
+    if (tls_handshake(*ssl) != 0) {
+      fprintf(stderr, "loadgen: TLS handshake failed\n");
+      exit(1);
+    }
+  }
+  set_nonblocking(fd);
+  return fd;
+}
+
+// PROXY protocol v2: signature, version 2 + PROXY, TCP over IPv4, 12 bytes
+// of addresses. Each call gives another source address and port.
+#define PROXY_V2_LENGTH 28
+static unsigned proxy_seq;
+
+static void proxy_v2_header(unsigned char *out) {
+  static const unsigned char sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+                                        0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+  unsigned n = proxy_seq++;
+  uint16_t src_port = htons(1024 + (n / 254) % 64000), dst_port = htons(port);
+  memcpy(out, sig, 12);
+  out[12] = 0x21;
+  out[13] = 0x11;
+  out[14] = 0;
+  out[15] = 12;
+  unsigned char addrs[8] = {203, 0, 113, 1 + n % 254, 127, 0, 0, 1};
+  memcpy(out + 16, addrs, 8);
+  memcpy(out + 24, &src_port, 2);
+  memcpy(out + 26, &dst_port, 2);
+}
+
+// Sends a connection's first message, after a PROXY header if asked for, in
+// one write; 0 if it all went, -1 if not (a small write into an empty
+// socket buffer goes whole).
+static int first_write(int fd, void *ssl, const char *msg, long len) {
+  if (!proxy_v2) return conn_write(fd, ssl, msg, len) == len ? 0 : -1;
+  unsigned char out[PROXY_V2_LENGTH + 1024];
+  if (len > 1024) return -1;
+  proxy_v2_header(out);
+  memcpy(out + PROXY_V2_LENGTH, msg, len);
+  return write(fd, out, PROXY_V2_LENGTH + len) == PROXY_V2_LENGTH + len ? 0 : -1;
 }
 
 // Latency histogram: 1 µs buckets up to 100 ms, which covers every round trip
@@ -223,19 +403,19 @@ static int run_pingpong(void) {
   if (size > BUFFER_SIZE) size = BUFFER_SIZE;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int *fds = calloc(conns, sizeof *fds);
+  void **ssl = calloc(conns, sizeof *ssl);
   long *got = calloc(conns, sizeof *got);
   uint64_t *sent_at = calloc(conns, sizeof *sent_at);
   char *msg = malloc(size);
   memset(msg, 'x', size);
   for (int i = 0; i < conns; i++) {
-    fds[i] = blocking_connect();
-    set_nonblocking(fds[i]);
+    fds[i] = setup_connection(&ssl[i]);
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
     epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
   }
   for (int i = 0; i < conns; i++) {
     sent_at[i] = now_ns();
-    if (write(fds[i], msg, size) != size) die("write");
+    if (first_write(fds[i], ssl[i], msg, size) < 0) die("write");
   }
   struct epoll_event events[256];
   uint64_t ops = 0, errors = 0;
@@ -253,7 +433,7 @@ static int run_pingpong(void) {
     int n = epoll_wait(ep, events, 256, 100);
     for (int e = 0; e < n; e++) {
       int i = events[e].data.u32;
-      ssize_t r = read(fds[i], buffer, size - got[i]);
+      ssize_t r = conn_read(fds[i], ssl[i], buffer, size - got[i]);
       if (r <= 0) {
         if (r < 0 && errno == EAGAIN) continue;
         errors++;
@@ -261,7 +441,11 @@ static int run_pingpong(void) {
         continue;
       }
       got[i] += r;
-      if (got[i] < size) continue;
+      if (got[i] < size) {
+        // Decrypted bytes that OpenSSL holds wake no epoll: take them now.
+        if (tls_pending(ssl[i])) e--;
+        continue;
+      }
       got[i] = 0;
       uint64_t t1 = now_ns();
       record_latency(t1 - sent_at[i]);
@@ -269,7 +453,7 @@ static int run_pingpong(void) {
       sent_at[i] = t1;
       // The socket's send buffer is empty (the reply to the last message has
       // arrived), so a small message always goes out whole.
-      if (write(fds[i], msg, size) != size) errors++;
+      if (conn_write(fds[i], ssl[i], msg, size) != size) errors++;
     }
   }
   report("pingpong", iv, ops, ops * size, errors, 1);
@@ -284,12 +468,12 @@ static int run_bulk(void) {
   if (size > BUFFER_SIZE) size = BUFFER_SIZE;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   int *fds = calloc(conns, sizeof *fds);
+  void **ssl = calloc(conns, sizeof *ssl);
   long *offset = calloc(conns, sizeof *offset);
   char *chunk = malloc(size);
   for (long j = 0; j < size; j++) chunk[j] = (char)(j * 31 + 7);
   for (int i = 0; i < conns; i++) {
-    fds[i] = blocking_connect();
-    set_nonblocking(fds[i]);
+    fds[i] = setup_connection(&ssl[i]);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = i};
     epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
   }
@@ -310,10 +494,14 @@ static int run_bulk(void) {
     for (int e = 0; e < n; e++) {
       int i = events[e].data.u32;
       if (events[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        ssize_t r = read(fds[i], buffer, BUFFER_SIZE);
-        if (r > 0) {
-          bytes += r;
-        } else if (r == 0 || errno != EAGAIN) {
+        // TLS hands out one record (16 KiB at most) per read: drain what
+        // has arrived rather than wait for another wake-up per record.
+        ssize_t r;
+        do {
+          r = conn_read(fds[i], ssl[i], buffer, BUFFER_SIZE);
+          if (r > 0) bytes += r;
+        } while (r > 0 && ssl[i]);
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
           errors++;
           epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
           continue;
@@ -321,7 +509,7 @@ static int run_bulk(void) {
       }
       if (events[e].events & EPOLLOUT) {
         // One write per wake-up keeps reads and writes interleaved.
-        ssize_t w = write(fds[i], chunk + offset[i], size - offset[i]);
+        ssize_t w = conn_write(fds[i], ssl[i], chunk + offset[i], size - offset[i]);
         if (w > 0) offset[i] = (offset[i] + w) % size;
       }
     }
@@ -332,9 +520,10 @@ static int run_bulk(void) {
 
 // Each slot connects, sends one message, reads the echo, closes, and starts
 // over: the cost of accepting and tearing down a connection.
-enum { CONNECTING, WAITING };
+enum { CONNECTING, HANDSHAKING, WAITING };
 struct slot {
   int fd;
+  void *ssl;
   int state;
   long got;
   uint64_t started;
@@ -342,6 +531,7 @@ struct slot {
 
 static int churn_begin(int ep, struct slot *s, int i) {
   s->fd = start_connect();
+  s->ssl = NULL;
   if (s->fd < 0) return -1;
   s->state = CONNECTING;
   s->got = 0;
@@ -385,32 +575,63 @@ static int run_churn(void) {
         int err = 0;
         socklen_t len = sizeof err;
         getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0 || write(s->fd, msg, size) != size) {
+        if (err != 0) {
+          failed = 1;
+        } else if (use_tls) {
+          s->ssl = tls_new(s->fd);
+          s->state = HANDSHAKING;
+        } else if (first_write(s->fd, NULL, msg, size) < 0) {
           failed = 1;
         } else {
           s->state = WAITING;
           struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
           epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+          continue;
         }
-      } else {
-        ssize_t r = read(s->fd, buffer, size - s->got);
+      }
+      if (!failed && s->state == HANDSHAKING) {
+        int want = tls_handshake(s->ssl);
+        if (want < 0) {
+          failed = 1;
+        } else if (want > 0) {
+          struct epoll_event ev = {.events = want, .data.u32 = i};
+          epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+          continue;
+        } else if (conn_write(s->fd, s->ssl, msg, size) != size) {
+          failed = 1;
+        } else {
+          s->state = WAITING;
+          struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+          epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+          // The echo cannot have come yet.
+          continue;
+        }
+      } else if (!failed && s->state == WAITING) {
+        ssize_t r = conn_read(s->fd, s->ssl, buffer, size - s->got);
         if (r < 0 && errno == EAGAIN) continue;
         if (r <= 0) {
           failed = 1;
-        } else if ((s->got += r) == size) {
+        } else if ((s->got += r) < size) {
+          if (tls_pending(s->ssl)) e--;
+        } else {
           record_latency(now_ns() - s->started);
           ops++;
           if (rst) {
             struct linger lg = {1, 0};
             setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
           }
+          // No close_notify: the connection ends as a plain one does.
+          tls_free(s->ssl);
           close(s->fd);
           if (churn_begin(ep, s, i) < 0) failed = 2;
         }
       }
       if (failed) {
         errors++;
-        if (failed == 1) close(s->fd);
+        if (failed == 1) {
+          tls_free(s->ssl);
+          close(s->fd);
+        }
         // Out of ephemeral ports or the like: give the system a moment.
         while (churn_begin(ep, s, i) < 0) {
           errors++;
@@ -462,7 +683,7 @@ static int run_idle(void) {
           errno = err;
           die("idle connect");
         }
-        if (write(s->fd, msg, size) != size) die("idle write");
+        if (first_write(s->fd, NULL, msg, size) < 0) die("idle write");
         s->state = WAITING;
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
         epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
@@ -497,19 +718,27 @@ static int run_idle(void) {
 // throws it away: how fast the file server can serve, with no client cost to
 // speak of.
 static int run_download(void) {
+  double t0 = now();
   int fd = blocking_connect();
+  void *ssl = NULL;
+  if (use_tls) {
+    ssl = tls_new(fd);
+    if (tls_handshake(ssl) != 0) {
+      fprintf(stderr, "loadgen: TLS handshake failed\n");
+      return 1;
+    }
+  }
   char request[1024];
   int len = snprintf(request, sizeof request,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n",
                      path, port);
-  double t0 = now();
-  if (write(fd, request, len) != len) die("write");
+  if (conn_write(fd, ssl, request, len) != len) die("write");
   const size_t cap = 1 << 20;
   char *buf = malloc(cap);
   uint64_t total = 0, body = 0;
   long header = -1;
   for (;;) {
-    ssize_t r = read(fd, buf, cap);
+    ssize_t r = conn_read(fd, ssl, buf, cap);
     if (r < 0) die("read");
     if (r == 0) break;
     if (header < 0) {
@@ -542,7 +771,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--size")) size = atol(v);
     else if (!strcmp(k, "--warmup")) warmup = atof(v);
     else if (!strcmp(k, "--duration")) duration = atof(v);
-    else if (!strcmp(k, "--server-pid")) server_pid = atoi(v);
+    else if (!strcmp(k, "--server-pid")) {
+      for (const char *p = v; *p && npids < MAX_PIDS; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+        server_pids[npids++] = atoi(p);
+      }
+    }
+    else if (!strcmp(k, "--tls")) use_tls = atoi(v);
+    else if (!strcmp(k, "--proxy-v2")) proxy_v2 = atoi(v);
     else if (!strcmp(k, "--path")) path = v;
     else if (!strcmp(k, "--rst")) rst = atoi(v);
     else if (!strcmp(k, "--settle")) settle = atof(v);
@@ -555,7 +790,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "loadgen: --port is required\n");
     return 2;
   }
+  if (use_tls && proxy_v2) {
+    fprintf(stderr, "loadgen: --proxy-v2 with --tls is not supported\n");
+    return 2;
+  }
+  if (use_tls) tls_init();
   raise_nofile();
+  signal(SIGPIPE, SIG_IGN);
   buffer = malloc(BUFFER_SIZE);
   if (!strcmp(mode, "pingpong")) return run_pingpong();
   if (!strcmp(mode, "bulk")) return run_bulk();

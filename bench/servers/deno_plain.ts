@@ -3,20 +3,35 @@
  * The baseline: the echo loop people write with `Deno.listen` alone, one
  * 64 KiB buffer per connection (or as many KiB as the first argument says:
  * the 256 KiB variant shows how far larger reads alone go on this machine).
- * Prints its port, then serves until killed.
+ * With `--tls`, the same loop over `Deno.listenTls` with tests/testdata's
+ * certificate: the TLS tables' baseline. Prints its port, then serves until
+ * killed.
+ *
+ *   deno run --allow-net [--allow-read] deno_plain.ts [KIB] [--tls]
  *
  * @module
  */
 
-const bufferSize = Number(Deno.args[0] ?? 64) * 1024;
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const tls = Deno.args.includes("--tls");
+const kib = Deno.args.find((arg) => arg !== "--tls");
+const bufferSize = Number(kib ?? 64) * 1024;
+const testdata = new URL("../../tests/testdata/", import.meta.url);
+const listener = tls
+  ? Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: await Deno.readTextFile(new URL("cert.pem", testdata)),
+    key: await Deno.readTextFile(new URL("key.pem", testdata)),
+  })
+  : Deno.listen({ hostname: "127.0.0.1", port: 0 });
 console.log((listener.addr as Deno.NetAddr).port);
 for await (const conn of listener) echo(conn);
 
-async function echo(conn: Deno.TcpConn): Promise<void> {
+async function echo(conn: Deno.Conn): Promise<void> {
   // TcpServer turns Nagle off on every accepted socket; doing the same here
-  // keeps the comparison about the library's own work.
-  conn.setNoDelay(true);
+  // keeps the comparison about the library's own work. (A TLS connection
+  // has no setter, in TcpServer either.)
+  if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   const buf = new Uint8Array(bufferSize);
   try {
     for (let n; (n = await conn.read(buf)) !== null;) {

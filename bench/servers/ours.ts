@@ -4,7 +4,14 @@
  * module's echo, or with `--loop` the tutorial's `read()`/`write()` loop.
  * Prints its port, then serves until killed.
  *
- *   deno run --allow-net ours.ts [--loop] [MODULE_DIR]
+ *   deno run --allow-net ours.ts [--loop] [--proxy] [--tls] [--reuse-port]
+ *     [--port N] [MODULE_DIR]
+ *
+ * `--proxy` reads a PROXY protocol header from 127.0.0.1 (the load
+ * generator's `--proxy-v2`, or HAProxy's `send-proxy-v2`); `--tls` serves
+ * TLS with tests/testdata's certificate (read permission on it needed);
+ * `--reuse-port` listens with `SO_REUSEPORT` (needs `--unstable-net`) on
+ * `--port`, so that several processes can share it.
  *
  * MODULE_DIR, if given, is another copy of the module to load instead of
  * this checkout's (`deno task bench --candidate DIR`): a proposed change can
@@ -13,20 +20,41 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
+
 type Module = typeof import("../../mod.ts");
-const loop = Deno.args.includes("--loop");
-const moduleDir = Deno.args.find((arg) => arg !== "--loop");
+const { values: flags, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    loop: { type: "boolean", default: false },
+    proxy: { type: "boolean", default: false },
+    tls: { type: "boolean", default: false },
+    "reuse-port": { type: "boolean", default: false },
+    port: { type: "string", default: "0" },
+  },
+});
+const moduleDir = positionals[0];
 const { TcpServer }: Module = moduleDir === undefined
   ? await import("../../mod.ts")
   : await import(new URL(`file://${moduleDir}/mod.ts`).href);
 
+const testdata = new URL("../../tests/testdata/", import.meta.url);
 const server = TcpServer.listen({
   hostname: "127.0.0.1",
-  port: 0,
+  port: Number(flags.port),
+  ...(flags.proxy ? { proxyProtocol: { trusted: ["127.0.0.1"] } } : {}),
+  ...(flags.tls
+    ? {
+      cert: await Deno.readTextFile(new URL("cert.pem", testdata)),
+      key: await Deno.readTextFile(new URL("key.pem", testdata)),
+    }
+    : {}),
+  ...(flags["reuse-port"] ? { reusePort: true } : {}),
 });
 console.log(server.addr.port);
 await server.serve(
-  loop
+  flags.loop
     ? async (conn) => {
       for (let data; (data = await conn.read()) !== null;) {
         await conn.write(data);
