@@ -100,6 +100,13 @@ export interface ReadProxyHeaderOptions {
    * @default {4096}
    */
   maxLength?: number;
+  /**
+   * Whether {@linkcode TcpConnection.signal} aborting ends the wait, as for
+   * any read; see {@linkcode ReadOptions.interruptible}.
+   *
+   * @default {true}
+   */
+  interruptible?: boolean;
 }
 
 /** Options for {@linkcode TcpConnection.readUntil}. */
@@ -771,7 +778,7 @@ export class TcpConnection<
       () => `${context}: timed out after ${timeout} ms`,
     );
     const header = await reader.run(
-      { signal: deadline.signal },
+      { signal: deadline.signal, interruptible: options.interruptible },
       async (call) => {
         for (;;) {
           const bytes = reader.peek(call);

@@ -237,13 +237,14 @@ export interface TcpServerOptions extends ServerOptions<Deno.NetAddr> {
    */
   noDelay?: boolean;
   /**
-   * Lets several processes listen on the same port (`SO_REUSEPORT`); on
-   * Linux the kernel spreads new connections over them, so a server can use
-   * every core and be restarted one process at a time. Deno 2.9 needs the
-   * `--unstable-net` flag for it; without the flag, `listen()` throws a
+   * Lets several processes listen on the same port (`SO_REUSEPORT`): the
+   * kernel spreads new connections over them, so a server can use every core
+   * and be restarted one process at a time. Linux only: Deno sets the option
+   * on Linux alone, so elsewhere a second process gets
+   * {@linkcode Deno.errors.AddrInUse}. Deno 2.9 needs the `--unstable-net`
+   * flag for it; without the flag, `listen()` throws a
    * {@linkcode Deno.errors.NotSupported} that says so (the runtime itself
-   * would end the process). macOS gives each new connection to the last
-   * process that bound instead.
+   * would end the process).
    *
    * @default {false}
    */
@@ -518,6 +519,10 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   #acceptWaiting = false;
   #wakeReady: (() => void) | undefined;
   #stopping = false;
+  /** Why connections are interrupted, once a graceful shutdown has begun. */
+  #stopReason: unknown;
+  /** Why connections are closed, once they have been cut. */
+  #cutReason: unknown;
   #stopped: Promise<void> | undefined;
   #portFree = false;
   #pendingAccept: Promise<unknown> | undefined;
@@ -1080,11 +1085,18 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
         await this.#pause(backoff);
         continue;
       }
-      if (this.#stopping) {
-        raw.close();
-        break;
+      const conn = this.#adopt(raw);
+      // Accepted as the server stops: its client already thinks it is
+      // connected (a rolling restart behind a balancer hits this). It is
+      // served, and told at once that the server is stopping, or cut with
+      // the rest.
+      if (this.#stopReason !== undefined) conn.interrupt(this.#stopReason);
+      if (this.#cutReason !== undefined) {
+        this.#cut.add(conn);
+        this.#stats.closed.cut++;
+        conn.close(this.#cutReason);
       }
-      return this.#adopt(raw);
+      return conn;
     }
     return null;
   }
@@ -1152,9 +1164,13 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       return true;
     }
     try {
+      // A header on its way when a graceful shutdown begins is let in: the
+      // balancer gave the connection to a client that is sending. Its
+      // deadline, and the shutdown's timeout, still bound the wait.
       await conn.readProxyHeader({
         timeout: proxy.timeout,
         maxLength: proxy.maxLength,
+        interruptible: false,
       });
       return true;
     } catch (error) {
@@ -1263,11 +1279,12 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   }
 
   async #drain(timeout: number): Promise<ShutdownResult> {
-    await this.#stop();
-    const open = new Set(this.#live);
     const reason = new Deno.errors.Interrupted(
       `Server on "${this.#label}" is shutting down`,
     );
+    this.#stopReason = reason;
+    await this.#stop();
+    const open = new Set(this.#live);
     for (const conn of open) conn.interrupt(reason);
     if (!await within(this.#finished, timeout)) {
       this.#cutAll(reason);
@@ -1280,6 +1297,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
 
   /** Closes every open connection, counting it as cut. */
   #cutAll(reason: unknown): void {
+    this.#cutReason ??= reason;
     for (const conn of this.#live) {
       this.#cut.add(conn);
       this.#stats.closed.cut++;

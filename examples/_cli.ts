@@ -185,9 +185,11 @@ export async function run(
 }
 
 /**
- * Serves with `handler` until Ctrl-C or SIGTERM: the first shuts `server`
- * down gracefully, a second closes it at once. Then says how the shutdown
- * went.
+ * Says `listening on HOST:PORT`, then serves with `handler` until Ctrl-C or
+ * SIGTERM: the first shuts `server` down gracefully, a second closes it at
+ * once. Then says how the shutdown went. The line comes only once the
+ * signals are handled here: a supervisor may send SIGTERM the moment it
+ * reads it.
  */
 export async function serveUntilStopped(
   server: TcpServer,
@@ -198,6 +200,7 @@ export async function serveUntilStopped(
     console.log(`${signal}: shutting down (again to stop at once)`);
     void server.shutdown({ timeout: 5000 });
   });
+  console.log(`listening on ${hostPort(server.addr)}`);
   await server.serve(handler);
   const { drained, cut } = await server.shutdown();
   console.log(`stopped: ${drained} connections closed cleanly, ${cut} cut`);

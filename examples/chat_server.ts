@@ -162,7 +162,6 @@ async function main(args: string[]): Promise<void> {
   const port = parsePort(flags.port, { allowZero: true });
 
   const server = TcpServer.listen({ hostname: flags.hostname, port });
-  console.log(`listening on ${hostPort(server.addr)}`);
   const room = new ChatRoom((line) => console.log(line));
   await serveUntilStopped(server, (conn) => room.serve(conn));
 }

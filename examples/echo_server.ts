@@ -59,7 +59,6 @@ async function main(args: string[]): Promise<void> {
   const port = parsePort(flags.port, { allowZero: true });
 
   const server = TcpServer.listen({ hostname: flags.hostname, port });
-  console.log(`listening on ${hostPort(server.addr)}`);
   await serveUntilStopped(server, async (conn) => {
     const peer = hostPort(conn.remoteAddr);
     console.log(`connected: ${peer}`);

@@ -90,11 +90,7 @@ async function serveAsWorker(hostname: string, port: number): Promise<void> {
     if (!served.signal.aborted) await server.shutdown({ timeout: 5000 });
   })();
   try {
-    const serving = serveUntilStopped(server, hello);
-    // Said only now that SIGTERM is ours to handle: the parent may send it
-    // the moment it reads this line.
-    console.log(`listening on ${hostPort(server.addr)}`);
-    await serving;
+    await serveUntilStopped(server, hello);
   } finally {
     served.abort();
   }

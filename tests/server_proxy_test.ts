@@ -294,3 +294,27 @@ Deno.test("TcpClient.connect() sends its PROXY header first, before TLS", async 
   conn.close();
   assert.ok(await client instanceof Error);
 });
+
+Deno.test("TcpServer proxyProtocol serves a connection accepted before a graceful shutdown whose header comes after it", async () => {
+  const errors: unknown[] = [];
+  await using server = TcpServer.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    proxyProtocol: { trusted: ["127.0.0.1"] },
+    onError: (error) => errors.push(error),
+  });
+  const serving = server.serve(async (conn) => {
+    const line = await conn.readLine({ interruptible: false, timeout: 5000 });
+    await conn.write(`${line} from ${conn.remoteAddr.hostname}\n`);
+  });
+  await using balancer = await TcpClient.connect({ port: server.addr.port });
+  while (server.connections === 0) await delay(1);
+  const shutdown = server.shutdown({ timeout: 5000 });
+  await delay(50);
+  await balancer.write(encodeProxyHeader(header(2)));
+  await balancer.write("hello\n");
+  assert.equal(await balancer.readLine(), "hello from 203.0.113.7");
+  assert.deepEqual(await shutdown, { drained: 1, cut: 0, abandoned: 0 });
+  await serving;
+  assert.deepEqual(errors, []);
+});
