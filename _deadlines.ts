@@ -19,6 +19,13 @@ export interface DeadlineOptions<C> {
   /** Calls `onSilent` if a connection has read nothing this many ms after it was added. */
   firstByteTimeout?: number;
   onSilent?: (conn: C) => void;
+  /**
+   * Calls `onLate` if a connection marked with
+   * {@linkcode Deadlines.expectHeader} has not been marked done this many ms
+   * after it was added.
+   */
+  headerTimeout?: number;
+  onLate?: (conn: C) => void;
   /** Calls `onWriteStall` once a write has been pending this many ms without a byte going out. */
   writeTimeout?: number;
   onWriteStall?: (conn: C) => void;
@@ -39,6 +46,8 @@ interface Entry {
   written: number;
   writingSince: number;
   added: number;
+  /** A header is expected and not in yet. */
+  awaitingHeader: boolean;
   /** When the connection is too old; Infinity once `onAge` was called. */
   expires: number;
 }
@@ -65,6 +74,7 @@ export class Deadlines<C extends Progressing> {
     const shortest = Math.min(
       options.idleTimeout ?? Infinity,
       options.firstByteTimeout ?? Infinity,
+      options.headerTimeout ?? Infinity,
       options.writeTimeout ?? Infinity,
       options.maxAge ?? Infinity,
     );
@@ -83,9 +93,16 @@ export class Deadlines<C extends Progressing> {
       written: conn.bytesWritten,
       writingSince: now,
       added: now,
+      awaitingHeader: false,
       expires,
     });
     this.#timer ??= setInterval(() => this.#sweep(), this.#interval);
+  }
+
+  /** Marks `conn` as owing a header within `headerTimeout`, or as done. */
+  expectHeader(conn: C, expected = true): void {
+    const entry = this.#entries.get(conn);
+    if (entry !== undefined) entry.awaitingHeader = expected;
   }
 
   delete(conn: C): void {
@@ -103,6 +120,13 @@ export class Deadlines<C extends Progressing> {
       if (now >= entry.expires) {
         entry.expires = Infinity;
         o.onAge?.(conn);
+      }
+      if (
+        entry.awaitingHeader && now - entry.added >= o.headerTimeout!
+      ) {
+        this.delete(conn);
+        o.onLate?.(conn);
+        continue;
       }
       const read = conn.bytesRead;
       const written = conn.bytesWritten;

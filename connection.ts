@@ -759,26 +759,31 @@ export class TcpConnection<
     options: ReadProxyHeaderOptions = {},
   ): Promise<ProxyHeader> {
     const reader = this.#reader;
-    const context = `Cannot read the PROXY header from "${
-      formatPeer({
-        remoteAddr: this.#conn.remoteAddr,
-        localAddr: this.#conn.localAddr,
-      })
-    }"`;
+    // Made only for a message: most headers arrive whole, at once.
+    const context = () =>
+      `Cannot read the PROXY header from "${
+        formatPeer({
+          remoteAddr: this.#conn.remoteAddr,
+          localAddr: this.#conn.localAddr,
+        })
+      }"`;
     if (this.#proxyHeader !== undefined || reader.consumed > 0) {
       throw new TypeError(
-        `${context}: it must come first, and the connection's data has been read from`,
+        `${context()}: it must come first, and the connection's data has been read from`,
       );
     }
-    const { timeout, maxLength } = options;
-    // One deadline for the whole header, with a message that says so.
-    using deadline = new Deadline(
-      timeout,
-      options.signal,
-      () => `${context}: timed out after ${timeout} ms`,
-    );
+    const { timeout, maxLength, signal } = options;
+    // One deadline for the whole header, with a message that says so; a
+    // timer and a controller only for a caller that asks for them.
+    using deadline = timeout === undefined && signal === undefined
+      ? undefined
+      : new Deadline(
+        timeout,
+        signal,
+        () => `${context()}: timed out after ${timeout} ms`,
+      );
     const header = await reader.run(
-      { signal: deadline.signal, interruptible: options.interruptible },
+      { signal: deadline?.signal, interruptible: options.interruptible },
       async (call) => {
         for (;;) {
           const bytes = reader.peek(call);
@@ -786,7 +791,7 @@ export class TcpConnection<
           try {
             result = decodeProxyHeader(bytes, { maxLength });
           } catch (error) {
-            throw describeError(error, context);
+            throw describeError(error, context());
           }
           if (result.done) {
             reader.skip(result.length);
@@ -795,8 +800,8 @@ export class TcpConnection<
           if (!await reader.fill(call, result.needed - bytes.length)) {
             throw new IncompleteReadError(
               bytes.length === 0
-                ? `${context}: the connection closed before sending one`
-                : `${context}: the connection ended after ${bytes.length} bytes of it`,
+                ? `${context()}: the connection closed before sending one`
+                : `${context()}: the connection ended after ${bytes.length} bytes of it`,
               bytes.slice(),
             );
           }

@@ -585,6 +585,19 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
           ),
         );
       },
+      headerTimeout: proxyProtocol &&
+        (proxyProtocol.timeout ?? DEFAULT_PROXY_TIMEOUT),
+      onLate: (conn) => {
+        conn.close(
+          new Deno.errors.TimedOut(
+            `Cannot read the PROXY header from "${
+              formatAddr(conn.socketRemoteAddr)
+            }": timed out after ${
+              proxyProtocol!.timeout ?? DEFAULT_PROXY_TIMEOUT
+            } ms`,
+          ),
+        );
+      },
       maxAge: maxConnectionAge,
       onAge: (conn) => {
         closed.maxAge++;
@@ -1163,26 +1176,32 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
     ) {
       return true;
     }
+    // The deadline is the sweeping timer's: a timer per connection would
+    // cost every balancer connection more than parsing its header.
+    this.#deadlines.expectHeader(conn);
     try {
       // A header on its way when a graceful shutdown begins is let in: the
       // balancer gave the connection to a client that is sending. Its
       // deadline, and the shutdown's timeout, still bound the wait.
       await conn.readProxyHeader({
-        timeout: proxy.timeout,
         maxLength: proxy.maxLength,
         interruptible: false,
       });
+      this.#deadlines.expectHeader(conn, false);
       return true;
     } catch (error) {
+      // Closed at its deadline: the reason says so.
+      const late = conn.signal.reason instanceof Deno.errors.TimedOut;
+      const failure = late ? conn.signal.reason : error;
       // A health check that connects and closes, a peer that resets, and
       // the server's own shutdown are nobody's fault.
-      const quiet = conn.signal.aborted || isDisconnect(error) ||
-        (error instanceof IncompleteReadError && error.partial.length === 0);
+      const quiet = !late && (conn.signal.aborted || isDisconnect(error) ||
+        (error instanceof IncompleteReadError && error.partial.length === 0));
       if (!quiet) {
         this.#stats.closed.proxyHeader++;
-        this.#report(error);
+        this.#report(failure);
       }
-      conn.close(error);
+      conn.close(failure);
       return false;
     }
   }
