@@ -1192,10 +1192,18 @@ testOver(
   },
 );
 
-Deno.test("fetchToFile() downloads over HTTPS with a trusted certificate", async (t) => {
+Deno.test("fetchToFile() downloads over HTTPS only from a server whose certificate it trusts", async (t) => {
+  const otherCert = await Deno.readTextFile(
+    new URL("other_cert.pem", testdata),
+  );
+  const otherKey = await Deno.readTextFile(new URL("other_key.pem", testdata));
   await using server = HostileServer.start(
     reply("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure"),
     { cert, key },
+  );
+  await using other = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure"),
+    { cert: otherCert, key: otherKey },
   );
   await t.step("trusted", async () => {
     await withDir(async (dir) => {
@@ -1210,17 +1218,60 @@ Deno.test("fetchToFile() downloads over HTTPS with a trusted certificate", async
       assert.equal(await Deno.readTextFile(`${dir}/s`), "secure");
     });
   });
-  await t.step("untrusted", async () => {
-    await withDir(async (dir) => {
-      await assert.rejects(
-        fetchToFile(server.url("/s", "localhost"), `${dir}/s`),
-        (error: Error) =>
+  const refusals: [string, HostileServer, string[] | undefined, RegExp][] = [
+    [
+      "untrusted",
+      server,
+      undefined,
+      /invalid peer certificate: UnknownIssuer$/,
+    ],
+    [
+      "trusted, but for another name",
+      other,
+      [otherCert],
+      /invalid peer certificate: certificate not valid for name "localhost"/,
+    ],
+  ];
+  for (const [name, refused, caCerts, message] of refusals) {
+    await t.step(name, async () => {
+      await withDir(async (dir) => {
+        const url = refused.url("/s");
+        const error = await fetchToFile(url, `${dir}/s`, {
+          caCerts,
+          resume: true,
+        }).catch((e) => e);
+        assert.ok(error instanceof Deno.errors.InvalidData, String(error));
+        assert.ok(
           error.message.startsWith(
-            `Cannot download "${server.url("/s", "localhost")}"`,
+            `Cannot download "${url}": cannot connect to "localhost:${refused.port}": `,
           ),
-      );
-      assert.deepEqual(await listing(dir), []);
+          error.message,
+        );
+        assert.match(error.message, message);
+        // Not even a partial file: nothing came from a server not trusted.
+        assert.deepEqual(await listing(dir), []);
+      });
     });
+  }
+  // The handshake failed before any request could be sent.
+  assert.equal(server.requests.length, 1);
+  assert.equal(other.requests.length, 0);
+});
+
+Deno.test("fetchToFile() follows a redirect from HTTP to HTTPS", async () => {
+  await using secure = HostileServer.start(
+    reply("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure"),
+    { cert, key },
+  );
+  await using server = HostileServer.start(
+    reply(`HTTP/1.1 301 Moved\r\nLocation: ${secure.url("/s")}\r\n\r\n`),
+  );
+  await withDir(async (dir) => {
+    const result = await fetchToFile(server.url(), `${dir}/s`, {
+      caCerts: [cert],
+    });
+    assert.equal(result.url, secure.url("/s"));
+    assert.equal(await Deno.readTextFile(`${dir}/s`), "secure");
   });
 });
 
