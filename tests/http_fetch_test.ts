@@ -1440,21 +1440,31 @@ Deno.test('import "@netkit/tcp" loads neither the command nor node:util', async 
   );
 });
 
-async function cli(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
+/**
+ * The command to run `script` as a user would, for `127.0.0.1` and
+ * `localhost`. It trusts the test certificate for `https:` through the
+ * runtime's `DENO_CERT`, since the programs take no certificates of their own.
+ */
+function program(script: string, ...args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-prompt",
-      "--allow-net=127.0.0.1",
+      "--allow-net=127.0.0.1,localhost",
       "--allow-read",
       "--allow-write",
-      new URL("../http_fetch.ts", import.meta.url).pathname,
+      new URL(script, import.meta.url).pathname,
       ...args,
     ],
+    env: { DENO_CERT: new URL("cert.pem", testdata).pathname },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+async function cli(...args: string[]) {
+  const output = await program("../http_fetch.ts", ...args).output();
   return {
     code: output.code,
     stdout: new TextDecoder().decode(output.stdout),
@@ -1462,68 +1472,77 @@ async function cli(...args: string[]) {
   };
 }
 
-Deno.test("the http-fetch command downloads, refuses to overwrite and fails in one line", async (t) => {
-  await using server = HostileServer.start(async (conn, request) => {
-    await conn.write(
-      request.target === "/missing"
-        ? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-        : "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-    );
-  });
-  await withDir(async (dir) => {
-    await t.step(
-      "downloads quietly when stderr is not a terminal",
-      async () => {
+testOver(
+  SCHEMES,
+  "the http-fetch command downloads, refuses to overwrite and fails in one line",
+  async (transport, t) => {
+    await using server = transport.start(async (conn, request) => {
+      await conn.write(
+        request.target === "/missing"
+          ? "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+          : "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+      );
+    });
+    await withDir(async (dir) => {
+      await t.step(
+        "downloads quietly when stderr is not a terminal",
+        async () => {
+          const run = await cli(
+            server.url("/hello.txt"),
+            "-o",
+            `${dir}/hello.txt`,
+          );
+          assert.equal(run.code, 0, run.stderr);
+          assert.equal(run.stderr, "");
+          assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hello");
+        },
+      );
+      await t.step("refuses to overwrite without --force", async () => {
+        await Deno.writeTextFile(`${dir}/hello.txt`, "mine");
         const run = await cli(
           server.url("/hello.txt"),
           "-o",
           `${dir}/hello.txt`,
         );
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /^error: .*already exists.*--force.*\n$/);
+        assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "mine");
+      });
+      await t.step("overwrites with --force", async () => {
+        const run = await cli(
+          server.url("/hello.txt"),
+          "-o",
+          `${dir}/hello.txt`,
+          "--force",
+        );
         assert.equal(run.code, 0, run.stderr);
-        assert.equal(run.stderr, "");
         assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hello");
-      },
-    );
-    await t.step("refuses to overwrite without --force", async () => {
-      await Deno.writeTextFile(`${dir}/hello.txt`, "mine");
-      const run = await cli(server.url("/hello.txt"), "-o", `${dir}/hello.txt`);
-      assert.equal(run.code, 1);
-      assert.match(run.stderr, /^error: .*already exists.*--force.*\n$/);
-      assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "mine");
+      });
+      await t.step("fails with one line and no stack trace", async () => {
+        const run = await cli(server.url("/missing"), "-o", `${dir}/missing`);
+        assert.equal(run.code, 1);
+        assert.equal(
+          run.stderr,
+          `error: Cannot download "${
+            server.url("/missing")
+          }": the server answered 404 Not Found\n`,
+        );
+        assert.deepEqual(await listing(dir), ["hello.txt"]);
+      });
     });
-    await t.step("overwrites with --force", async () => {
-      const run = await cli(
-        server.url("/hello.txt"),
-        "-o",
-        `${dir}/hello.txt`,
-        "--force",
-      );
-      assert.equal(run.code, 0, run.stderr);
-      assert.equal(await Deno.readTextFile(`${dir}/hello.txt`), "hello");
-    });
-    await t.step("fails with one line and no stack trace", async () => {
-      const run = await cli(server.url("/missing"), "-o", `${dir}/missing`);
-      assert.equal(run.code, 1);
-      assert.equal(
-        run.stderr,
-        `error: Cannot download "${
-          server.url("/missing")
-        }": the server answered 404 Not Found\n`,
-      );
-      assert.deepEqual(await listing(dir), ["hello.txt"]);
-    });
-    await t.step("explains its usage and version", async () => {
-      const help = await cli("--help");
-      assert.equal(help.code, 0);
-      assert.match(help.stdout, /^Usage: .*http-fetch URL/);
-      const version = await cli("--version");
-      assert.equal(version.code, 0, version.stderr);
-      assert.equal(version.stdout, `${config.name} ${config.version}\n`);
-      const bad = await cli("--max-redirects", "many", server.url());
-      assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /^error: Invalid --max-redirects "many"/);
-    });
-  });
+  },
+);
+
+Deno.test("the http-fetch command explains its usage and version", async () => {
+  const help = await cli("--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: .*http-fetch URL/);
+  const version = await cli("--version");
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout, `${config.name} ${config.version}\n`);
+  const bad = await cli("--max-redirects", "many", "http://127.0.0.1:9/");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: Invalid --max-redirects "many"/);
 });
 
 Deno.test("the http-fetch command names the file after the URL", async () => {
@@ -1538,51 +1557,55 @@ Deno.test("the http-fetch command names the file after the URL", async () => {
   assert.equal(defaultName("http://h/.bashrc"), "index.html");
 });
 
-Deno.test("the http-fetch command takes --timeout in seconds", async () => {
-  await using server = HostileServer.start(stall);
-  await withDir(async (dir) => {
-    const run = await cli(server.url(), "-o", `${dir}/out`, "--timeout", "0.3");
-    assert.equal(run.code, 1);
-    assert.equal(
-      run.stderr,
-      `error: Cannot download "${server.url()}": the server sent nothing for 300 ms\n`,
-    );
-    const bad = await cli(server.url(), "--timeout", "300ms");
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /a positive number of seconds/);
-  });
-});
+testOver(
+  SCHEMES,
+  "the http-fetch command takes --timeout in seconds",
+  async (transport) => {
+    await using server = transport.start(stall);
+    await withDir(async (dir) => {
+      const run = await cli(
+        server.url(),
+        "-o",
+        `${dir}/out`,
+        "--timeout",
+        "0.3",
+      );
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        `error: Cannot download "${server.url()}": the server sent nothing for 300 ms\n`,
+      );
+      const bad = await cli(server.url(), "--timeout", "300ms");
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /a positive number of seconds/);
+    });
+  },
+);
 
 /**
  * Runs the command with --resume against a server that sends 1000 of 100000
  * bytes (with `fields`) and then stalls, and interrupts it with SIGINT once
  * the bytes are in the partial file.
  */
-async function interruptResumable(fields: string, dir: string) {
-  await using server = HostileServer.start(async (conn) => {
+async function interruptResumable(
+  transport: Transport,
+  fields: string,
+  dir: string,
+) {
+  await using server = transport.start(async (conn) => {
     await conn.write(
       `HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n${fields}\r\n`,
     );
     await conn.write(new Uint8Array(1000));
     await stall(conn);
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      "--allow-write",
-      new URL("../http_fetch.ts", import.meta.url).pathname,
-      server.url(),
-      "-o",
-      `${dir}/out`,
-      "--resume",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = program(
+    "../http_fetch.ts",
+    server.url(),
+    "-o",
+    `${dir}/out`,
+    "--resume",
+  ).spawn();
   for (let waited = 0;; waited += 20) {
     const size = await Deno.stat(`${dir}/out.part`).then(
       (s) => s.size,
@@ -1605,57 +1628,55 @@ async function interruptResumable(fields: string, dir: string) {
   };
 }
 
-Deno.test("the http-fetch command offers --resume after Ctrl-C only when something was kept", async (t) => {
-  await t.step("a strong ETag: the partial file is kept", async () => {
-    await withDir(async (dir) => {
-      const run = await interruptResumable('ETag: "v1"\r\n', dir);
-      assert.equal(run.code, 130);
-      assert.equal(
-        run.stderr,
-        `error: Cannot download "${run.url}": interrupted, 1000 bytes kept: run again with --resume to continue\n`,
-      );
-      assert.deepEqual(await listing(dir), ["out.part", "out.part.json"]);
+testOver(
+  SCHEMES,
+  "the http-fetch command offers --resume after Ctrl-C only when something was kept",
+  async (transport, t) => {
+    await t.step("a strong ETag: the partial file is kept", async () => {
+      await withDir(async (dir) => {
+        const run = await interruptResumable(transport, 'ETag: "v1"\r\n', dir);
+        assert.equal(run.code, 130);
+        assert.equal(
+          run.stderr,
+          `error: Cannot download "${run.url}": interrupted, 1000 bytes kept: run again with --resume to continue\n`,
+        );
+        assert.deepEqual(await listing(dir), ["out.part", "out.part.json"]);
+      });
     });
-  });
-  await t.step("no validator: nothing to resume", async () => {
-    await withDir(async (dir) => {
-      const run = await interruptResumable("", dir);
-      assert.equal(run.code, 130);
-      assert.equal(
-        run.stderr,
-        `error: Cannot download "${run.url}": interrupted, with nothing kept to resume\n`,
-      );
-      assert.deepEqual(await listing(dir), []);
+    await t.step("no validator: nothing to resume", async () => {
+      await withDir(async (dir) => {
+        const run = await interruptResumable(transport, "", dir);
+        assert.equal(run.code, 130);
+        assert.equal(
+          run.stderr,
+          `error: Cannot download "${run.url}": interrupted, with nothing kept to resume\n`,
+        );
+        assert.deepEqual(await listing(dir), []);
+      });
     });
-  });
-});
+  },
+);
 
-Deno.test("examples/fetch_page.ts prints the status line and headers and saves the body", async () => {
-  await using server = HostileServer.start(reply(
-    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
-    "6\r\n<p>hi\n\r\n0\r\n\r\n",
-  ));
-  await withDir(async (dir) => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-net=127.0.0.1",
-        "--allow-read",
-        "--allow-write",
-        new URL("../examples/fetch_page.ts", import.meta.url).pathname,
+testOver(
+  SCHEMES,
+  "examples/fetch_page.ts prints the status line and headers and saves the body",
+  async (transport) => {
+    await using server = transport.start(reply(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "6\r\n<p>hi\n\r\n0\r\n\r\n",
+    ));
+    await withDir(async (dir) => {
+      const output = await program(
+        "../examples/fetch_page.ts",
         server.url("/"),
         "-o",
         `${dir}/page.html`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(output.stdout);
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-    assert.match(stdout, /^HTTP\/1\.1 200 OK\ncontent-type: text\/html\n/);
-    assert.match(stdout, /Saved 6 bytes to ".*page\.html"\n$/);
-    assert.equal(await Deno.readTextFile(`${dir}/page.html`), "<p>hi\n");
-  });
-});
+      ).output();
+      const stdout = new TextDecoder().decode(output.stdout);
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      assert.match(stdout, /^HTTP\/1\.1 200 OK\ncontent-type: text\/html\n/);
+      assert.match(stdout, /Saved 6 bytes to ".*page\.html"\n$/);
+      assert.equal(await Deno.readTextFile(`${dir}/page.html`), "<p>hi\n");
+    });
+  },
+);
