@@ -29,8 +29,15 @@ export type HostileHandler = (
 
 /** Options for {@linkcode HostileServer.start}. */
 export interface HostileServerOptions {
+  /** With `key`, the server speaks TLS. */
   cert?: string;
   key?: string;
+  /**
+   * With `false`, a TLS server's connections end with a bare TCP close, as
+   * from a server that never sends close_notify: a proxy in front of it
+   * withholds the alert. Its `port` is then the proxy's.
+   */
+  closeNotify?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -41,6 +48,7 @@ export class HostileServer implements AsyncDisposable {
   #server: TcpServer;
   #serving: Promise<void>;
   #tls: boolean;
+  #proxy: CuttingProxy | undefined;
 
   private constructor(handler: HostileHandler, options: HostileServerOptions) {
     this.#tls = options.cert !== undefined;
@@ -74,6 +82,11 @@ export class HostileServer implements AsyncDisposable {
       this.requests.push(request);
       await handler(conn, request);
     });
+    if (this.#tls && options.closeNotify === false) {
+      this.#proxy = new CuttingProxy(this.#server.addr.port, {
+        withholdCloseNotify: true,
+      });
+    }
   }
 
   /** Starts a server that answers every request with `handler`. */
@@ -84,18 +97,27 @@ export class HostileServer implements AsyncDisposable {
     return new HostileServer(handler, options);
   }
 
+  /** The port clients connect to. */
   get port(): number {
-    return this.#server.addr.port;
+    return (this.#proxy ?? this.#server.addr).port;
   }
 
-  /** A URL on this server; `host` may be "localhost" for TLS. */
-  url(path = "/file.bin", host = "127.0.0.1"): string {
+  /**
+   * A URL on this server. The host is "localhost" for TLS, the name the test
+   * certificate is for, and "127.0.0.1" otherwise.
+   */
+  url(
+    path = "/file.bin",
+    host = this.#tls ? "localhost" : "127.0.0.1",
+  ): string {
     return `${this.#tls ? "https" : "http"}://${host}:${this.port}${path}`;
   }
 
   async close(): Promise<void> {
+    // The server first: its closes end the proxy's connections.
     await this.#server.close();
     await this.#serving;
+    await this.#proxy?.[Symbol.asyncDispose]();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -131,6 +153,23 @@ export async function endless(
   }
 }
 
+/** Options for {@linkcode CuttingProxy}. */
+export interface CuttingProxyOptions {
+  /**
+   * Whether to keep the TLS server's close_notify from the client, so that
+   * the server's close reaches the client as a bare TCP close.
+   */
+  withholdCloseNotify?: boolean;
+}
+
+/**
+ * The size of a TLS 1.3 record holding the close_notify alert: a 5-byte
+ * header, then the encrypted alert (2 bytes), its content type (1) and the
+ * AEAD tag (16). TLS 1.3 encrypts the content type, so the size and being
+ * the last record before the close are all that tell it from data.
+ */
+const CLOSE_NOTIFY_RECORD = 5 + 2 + 1 + 16;
+
 /**
  * A TCP proxy in front of `port` that can cut the client's connection
  * abruptly: in front of a TLS server, that is a close without close_notify.
@@ -140,7 +179,7 @@ export class CuttingProxy implements AsyncDisposable {
   #serving: Promise<void>;
   #live = new Set<TcpConnection>();
 
-  constructor(port: number) {
+  constructor(port: number, options: CuttingProxyOptions = {}) {
     this.#server = TcpServer.listen({
       hostname: "127.0.0.1",
       port: 0,
@@ -159,7 +198,12 @@ export class CuttingProxy implements AsyncDisposable {
         }
         to.close();
       };
-      await Promise.all([pump(client, upstream), pump(upstream, client)]);
+      await Promise.all([
+        pump(client, upstream),
+        options.withholdCloseNotify
+          ? withholdCloseNotify(upstream, client)
+          : pump(upstream, client),
+      ]);
     });
   }
 
@@ -176,4 +220,40 @@ export class CuttingProxy implements AsyncDisposable {
     await this.#server.close();
     await this.#serving;
   }
+}
+
+/**
+ * Copies TLS records from `from` to `to` and closes `to` at the end, except
+ * the close_notify: a record of its size is held back until another record
+ * follows it (then it was data, and goes on) or the stream ends (then it is
+ * dropped). A write of 2 bytes of data makes a record of that size too, so
+ * a handler behind this must not wait for the client after one.
+ */
+async function withholdCloseNotify(
+  from: TcpConnection,
+  to: TcpConnection,
+): Promise<void> {
+  let pending = new Uint8Array(0);
+  try {
+    for (let data; (data = await from.read()) !== null;) {
+      const joined = new Uint8Array(pending.length + data.length);
+      joined.set(pending);
+      joined.set(data, pending.length);
+      // The end of the complete records, and where the last one starts.
+      let end = 0;
+      let last = 0;
+      while (end + 5 <= joined.length) {
+        const next = end + 5 + ((joined[end + 3]! << 8) | joined[end + 4]!);
+        if (next > joined.length) break;
+        last = end;
+        end = next;
+      }
+      const ready = end - last === CLOSE_NOTIFY_RECORD ? last : end;
+      if (ready > 0) await to.write(joined.subarray(0, ready));
+      pending = joined.slice(ready);
+    }
+  } catch {
+    // Either side went away.
+  }
+  to.close();
 }
