@@ -668,6 +668,9 @@ export class BufferedReader {
       this.#eof = true;
     } else {
       failure = describeError(error, this.#context("read from"));
+      // A TLS peer that closed without close_notify: this call hears of it
+      // (it may mean a truncation), and later ones see the end it was.
+      if (error instanceof Deno.errors.UnexpectedEof) this.#eof = true;
     }
     if (this.#call !== call) {
       if (failure !== undefined) this.#failure = { error: failure };

@@ -212,10 +212,17 @@ async function copyBatched(
       try {
         n = await reading;
       } catch (error) {
-        throw withCopied(error, copied);
-      } finally {
         reading = undefined;
+        // What arrived before the error is the body's: a partial file kept
+        // for a resume must hold all of it.
+        if (start < filled) {
+          await written();
+          flush();
+        }
+        await written();
+        throw withCopied(error, copied);
       }
+      reading = undefined;
       if (n === null) break;
       filled += n;
       copied += n;

@@ -62,7 +62,15 @@ export function lineReader(source: TcpConnection | BufferedReader): LineReader {
     : (limit: number) => source.readUntil(LF, { maxLength: limit - 1 });
   return async (limit) => {
     try {
-      return await read(limit);
+      try {
+        return await read(limit);
+      } catch (error) {
+        // A TLS peer that closed without close_notify: the read after it
+        // sees the end of the stream, with what had arrived of the line, and
+        // the head is then cut short as over plain TCP.
+        if (!(error instanceof Deno.errors.UnexpectedEof)) throw error;
+        return await read(limit);
+      }
     } catch (error) {
       if (error instanceof IncompleteReadError && error.partial.length === 0) {
         return null;

@@ -417,3 +417,18 @@ Deno.test("BufferedReader refuses a timeout that is not a positive number", asyn
   // The refused call did not leave the reader busy.
   assert.equal(decoder.decode((await reader.read())!), "x");
 });
+
+Deno.test("BufferedReader: after a TLS close without close_notify, later reads see the end", async () => {
+  const reader = new BufferedReader(
+    failing(
+      "ab",
+      new Deno.errors.UnexpectedEof("peer closed without close_notify"),
+    ),
+  );
+  // The call that meets it hears of it: it may mean a truncation.
+  await assert.rejects(reader.readExact(3), Deno.errors.UnexpectedEof);
+  // The next sees the stream as ended, with what had arrived.
+  const error = await reader.readExact(3).catch((e) => e);
+  assert.ok(error instanceof IncompleteReadError);
+  assert.equal(decoder.decode(error.partial), "ab");
+});

@@ -559,7 +559,7 @@ testOver(
 );
 
 testOver(
-  SCHEMES,
+  ENDINGS,
   "fetchToFile() fails when the server closes without a response",
   async (transport) => {
     await fails(
@@ -1071,7 +1071,7 @@ async function leavePartial(
 }
 
 testOver(
-  SCHEMES,
+  ENDINGS,
   "fetchToFile() resumes from a server that honours ranges",
   async (transport) => {
     const data = pattern(5000);
