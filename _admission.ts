@@ -44,6 +44,10 @@ export class Admission {
   #open = new Map<string, number>();
   #buckets = new Map<string, Bucket>();
   #pruneAt = BUCKETS_BEFORE_PRUNING;
+  /** Whether any rule is on: without one, admit() need not be called. */
+  readonly active: boolean;
+  /** Whether admitted connections are counted (and must be released). */
+  readonly counting: boolean;
 
   constructor(rules: AdmissionRules = {}) {
     this.#allow = rules.allow && new CidrSet(rules.allow);
@@ -52,6 +56,21 @@ export class Admission {
     this.#perSecond = rules.rate?.perSecond ?? Infinity;
     this.#burst = rules.rate?.burst ?? Infinity;
     this.#ipv6Prefix = rules.ipv6Prefix ?? 64;
+    this.counting = this.#maxPerClient !== Infinity;
+    this.active = this.counting || this.#perSecond !== Infinity ||
+      this.#allow !== undefined || this.#deny !== undefined;
+  }
+
+  /**
+   * The key that names the client at `hostname` (`undefined` for a peer
+   * without an IP address).
+   */
+  key(hostname: string | undefined): string {
+    if (hostname === undefined) return "local";
+    // The runtime's IPv4 text is canonical already: no parse for it.
+    return hostname.includes(":")
+      ? addressKey(hostname, { ipv6PrefixLength: this.#ipv6Prefix })
+      : hostname;
   }
 
   /**
@@ -62,21 +81,17 @@ export class Admission {
    * {@linkcode Admission.release}; or why the connection is refused.
    */
   admit(hostname: string | undefined): string | { refused: RefusalReason } {
-    let key = "local";
     if (hostname !== undefined) {
       if (this.#deny?.has(hostname)) return DENY;
       if (this.#allow !== undefined && !this.#allow.has(hostname)) {
         return NOT_ALLOWED;
       }
-      // The runtime's IPv4 text is canonical already: no parse for it.
-      key = hostname.includes(":")
-        ? addressKey(hostname, { ipv6PrefixLength: this.#ipv6Prefix })
-        : hostname;
     }
+    const key = this.key(hostname);
     const open = this.#open.get(key) ?? 0;
     if (open >= this.#maxPerClient) return PER_CLIENT;
     if (this.#perSecond !== Infinity && !this.#take(key)) return RATE;
-    this.#open.set(key, open + 1);
+    if (this.counting) this.#open.set(key, open + 1);
     return key;
   }
 
@@ -87,9 +102,23 @@ export class Admission {
     else this.#open.set(key, open);
   }
 
-  /** The `n` clients with the most open connections, most first. */
-  top(n: number): { client: string; connections: number }[] {
-    return [...this.#open]
+  /**
+   * The `n` clients with the most open connections, most first: from the
+   * counts when counting, else from the hostnames given.
+   */
+  top(
+    n: number,
+    hostnames: () => Iterable<string | undefined>,
+  ): { client: string; connections: number }[] {
+    let open = this.#open;
+    if (!this.counting) {
+      open = new Map();
+      for (const hostname of hostnames()) {
+        const key = this.key(hostname);
+        open.set(key, (open.get(key) ?? 0) + 1);
+      }
+    }
+    return [...open]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, n)
       .map(([client, connections]) => ({ client, connections }));

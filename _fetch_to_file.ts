@@ -599,6 +599,7 @@ class Guard {
   reason: unknown;
   #conn: TcpConnection;
   #watcher: Deadlines<TcpConnection>;
+  #watched: Set<TcpConnection>;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.#stop(this.#signal!.reason);
 
@@ -609,7 +610,8 @@ class Guard {
   ) {
     this.#conn = conn;
     this.#signal = signal;
-    this.#watcher = new Deadlines({
+    this.#watched = new Set([conn]);
+    this.#watcher = new Deadlines(this.#watched, {
       idleTimeout,
       onIdle: () =>
         this.#stop(
@@ -630,6 +632,7 @@ class Guard {
 
   /** Stops watching. */
   end(): void {
+    this.#watched.delete(this.#conn);
     this.#watcher.delete(this.#conn);
     this.#signal?.removeEventListener("abort", this.#onAbort);
   }

@@ -374,7 +374,8 @@ function watchIdle(
   timeout: number,
   where: string,
 ): void {
-  const deadlines = new Deadlines<TcpConnection<Deno.NetAddr>>({
+  const watched = new Set([client]);
+  const deadlines = new Deadlines<TcpConnection<Deno.NetAddr>>(watched, {
     idleTimeout: timeout,
     onIdle: (conn) =>
       conn.close(
@@ -384,5 +385,8 @@ function watchIdle(
       ),
   });
   deadlines.add(client);
-  client.closed.then(() => deadlines.delete(client));
+  client.closed.then(() => {
+    watched.delete(client);
+    deadlines.delete(client);
+  });
 }

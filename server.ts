@@ -559,7 +559,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
     const closed = this.#stats.closed;
     const why = (conn: TcpConnection<A>, what: string) =>
       `Connection from "${formatAddr(conn.remoteAddr)}" ${what}`;
-    this.#deadlines = new Deadlines<TcpConnection<A>>({
+    this.#deadlines = new Deadlines<TcpConnection<A>>(this.#live, {
       idleTimeout,
       onIdle: (conn) => {
         closed.idle++;
@@ -763,8 +763,15 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       handlerErrors: s.handlerErrors,
       bytesRead,
       bytesWritten,
-      topClients: this.#admission.top(TOP_CLIENTS),
+      topClients: this.#admission.top(TOP_CLIENTS, () => this.#hostnames()),
     };
+  }
+
+  *#hostnames(): Generator<string | undefined> {
+    for (const conn of this.#live) {
+      const remote = conn.remoteAddr;
+      yield "hostname" in remote ? remote.hostname : undefined;
+    }
   }
 
   /**
@@ -894,12 +901,16 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
     if (conn !== null) {
       // The caller owns it: it counts until closed, whoever closes it.
       conn.closed.then(() => this.#forget(conn));
-      this.#preparing++;
-      this.#prepare(conn).then((ready) => {
-        this.#preparing--;
-        if (ready) this.#ready.push(conn);
-        this.#readyChanged();
-      });
+      if (!this.#needsPreparing) {
+        this.#ready.push(conn);
+      } else {
+        this.#preparing++;
+        this.#prepare(conn).then((ready) => {
+          this.#preparing--;
+          if (ready) this.#ready.push(conn);
+          this.#readyChanged();
+        });
+      }
     }
     this.#readyChanged();
   }
@@ -1148,6 +1159,7 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       }
     }
     if (!await this.#readHeader(conn)) return false;
+    if (!this.#admission.active) return true;
     const remote = conn.remoteAddr;
     const verdict = this.#admission.admit(
       "hostname" in remote ? remote.hostname : undefined,
@@ -1157,8 +1169,18 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
       conn.close();
       return false;
     }
-    this.#clients.set(conn, verdict);
+    if (this.#admission.counting) this.#clients.set(conn, verdict);
     return true;
+  }
+
+  /**
+   * Whether new connections need readying before they are served: a TLS
+   * handshake to wait for, a PROXY header to read, or admission rules. A
+   * plain server skips the step, and the promises it costs.
+   */
+  get #needsPreparing(): boolean {
+    return this.#handshakeTimeout !== undefined || this.#proxy !== undefined ||
+      this.#admission.active;
   }
 
   /**
@@ -1209,7 +1231,9 @@ export class TcpServer<A extends Deno.NetAddr | Deno.UnixAddr = Deno.NetAddr>
   async #handle(conn: TcpConnection<A>, handler: TcpHandler<A>): Promise<void> {
     this.#handlers++;
     try {
-      if (await this.#prepare(conn)) await handler(conn);
+      if (!this.#needsPreparing || await this.#prepare(conn)) {
+        await handler(conn);
+      }
     } catch (error) {
       // The server's own interrupt or cut ends the handler's reads and
       // writes, and a peer that vanishes makes them fail too: neither is a
