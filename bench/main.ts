@@ -73,7 +73,8 @@ if (flags.help) {
   --rounds     repetitions per figure; the median is shown
   --duration   measured seconds per echo figure
   --servers    comma-separated server ids to keep: ref, ours, ours-loop,
-               ours-proxy, haproxy, reuseport, baseline, plain256, node, bun,
+               ours-proxy, ours-admission, haproxy, reuseport, baseline,
+               plain256, node, bun,
                candidate
   --candidate  another copy of the module, measured beside this one`,
   );
@@ -173,6 +174,15 @@ const servers: ServerSpec[] = [
     name: "TcpServer.serve, copyTo, PROXY v2 headers",
     command: [...denoRun("servers/ours.ts"), "--proxy"],
     loadgenArgs: ["--proxy-v2", "1"],
+    tables: ["churn"],
+  },
+  {
+    // Every rule of issue 12 on, none refusing the load generator: the cost
+    // of deciding, paid once per connection.
+    id: "ours-admission",
+    name:
+      "TcpServer.serve, copyTo, admission (1,000 denied CIDRs, per-client cap, rate)",
+    command: [...denoRun("servers/ours.ts"), "--admission"],
     tables: ["churn"],
   },
 ];
@@ -340,6 +350,12 @@ if (selected.has("churn")) {
     servers,
   });
   results.proxyChurn = ratioOfRows(samples, CHURN.value, "ours-proxy", "ours");
+  results.admissionChurn = ratioOfRows(
+    samples,
+    CHURN.value,
+    "ours-admission",
+    "ours",
+  );
 }
 if (selected.has("idle")) await idleWorkload();
 if (selected.has("download")) await downloadWorkload(false);
@@ -464,6 +480,8 @@ interface Results {
   echo: Partial<Record<Workload, EchoRatios>>;
   /** Churn with PROXY v2 headers over churn without, per round. */
   proxyChurn?: number;
+  /** Churn with the admission rules on over churn with them off, per round. */
+  admissionChurn?: number;
   idleKiB?: number;
   download?: DownloadResults;
   httpsDownload?: DownloadResults;
@@ -1331,6 +1349,12 @@ function printTargets(): void {
   check(
     "churn with PROXY v2 >= 0.9x churn without",
     results.proxyChurn,
+    ratio,
+    (v) => v >= 0.9,
+  );
+  check(
+    "churn with admission rules >= 0.9x churn without",
+    results.admissionChurn,
     ratio,
     (v) => v >= 0.9,
   );

@@ -5,13 +5,14 @@
  * Prints its port, then serves until killed.
  *
  *   deno run --allow-net ours.ts [--loop] [--proxy] [--tls] [--reuse-port]
- *     [--port N] [MODULE_DIR]
+ *     [--admission] [--port N] [MODULE_DIR]
  *
  * `--proxy` reads a PROXY protocol header from 127.0.0.1 (the load
  * generator's `--proxy-v2`, or HAProxy's `send-proxy-v2`); `--tls` serves
  * TLS with tests/testdata's certificate (read permission on it needed);
  * `--reuse-port` listens with `SO_REUSEPORT` (needs `--unstable-net`) on
- * `--port`, so that several processes can share it.
+ * `--port`, so that several processes can share it; `--admission` turns on
+ * admission rules that all run and refuse nothing.
  *
  * MODULE_DIR, if given, is another copy of the module to load instead of
  * this checkout's (`deno task bench --candidate DIR`): a proposed change can
@@ -31,6 +32,7 @@ const { values: flags, positionals } = parseArgs({
     proxy: { type: "boolean", default: false },
     tls: { type: "boolean", default: false },
     "reuse-port": { type: "boolean", default: false },
+    admission: { type: "boolean", default: false },
     port: { type: "string", default: "0" },
   },
 });
@@ -51,6 +53,7 @@ const server = TcpServer.listen({
     }
     : {}),
   ...(flags["reuse-port"] ? { reusePort: true } : {}),
+  ...(flags.admission ? { admission: admissionRules() } : {}),
 });
 console.log(server.addr.port);
 await server.serve(
@@ -62,3 +65,21 @@ await server.serve(
     }
     : (conn) => conn.copyTo(conn),
 );
+
+/**
+ * Rules that all run and never refuse the load generator (127.0.0.1, 50
+ * connections at a time, tens of thousands a second): 1,000 denied /24
+ * networks in 10.0.0.0/8, a cap of 1,000 per client, and a rate far above
+ * what it reaches.
+ */
+function admissionRules() {
+  const deny = Array.from(
+    { length: 1000 },
+    (_, i) => `10.${i >> 8}.${i & 255}.0/24`,
+  );
+  return {
+    deny,
+    maxPerClient: 1000,
+    rate: { perSecond: 1_000_000, burst: 1_000_000 },
+  };
+}
