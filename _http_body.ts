@@ -20,17 +20,34 @@ import type { Framing } from "./_http_response.ts";
  */
 const BUFFER_SIZE = 16 * 1024 * 1024;
 /**
- * The most bytes gathered for one write while the previous write runs, and
- * half of how far into a half small reads may go before they start again at
- * the beginning of one. Over TLS, reads bring one 16 KiB record each and
- * gather until the write is done. Peak RSS for 1 GiB from a local TLS
- * server: 57-59 MiB when each record was written on its own (and 2.4-4.3 s
- * of CPU), 75-76 MiB with gathers unbounded, 66-69 MiB at 1 MiB, 61-63 MiB
- * at 512 KiB, 59-62 MiB at 256 KiB (1.4-1.7 s of CPU, curl -o 1.0-1.1 s).
- * 4,096 writes per GiB cost their runtime calls little next to moving the
- * bytes; a plain TCP read still fills as much of a half as it brings.
+ * How many bytes wait before they are written, when no write runs. Over TLS
+ * every read brings one record of at most 16 KiB, and each file write costs
+ * a trip through the runtime's blocking pool (~30 µs of CPU on top of the
+ * copy, measured with 256 KiB writes to tmpfs). Writing whenever the
+ * previous write was done (so ~4,096 writes of ~256 KiB per GiB) put 1 GiB
+ * from a local TLS server at 0.67x `curl -o` (median of 8 interleaved
+ * rounds); waiting for 512 KiB put it at 1.16x, with 1.06-1.15x for the
+ * other sizes tried. Over plain TCP one read usually brings more than this.
  */
-const GATHER_LIMIT = 256 * 1024;
+const FLUSH_SIZE = 512 * 1024;
+/**
+ * The most bytes that gather while a write runs before the next read waits
+ * for it. Gathers reach into the buffer, and only pages that reads reach are
+ * ever touched: peak RSS for 1 GiB over TLS 59-60 MiB at 1 MiB, 68 MiB at
+ * 2 MiB.
+ */
+const GATHER_LIMIT = 1024 * 1024;
+/**
+ * How long arrived bytes may wait for more before they are written anyway,
+ * so that a slow or stalled server's bytes still reach the file (and the
+ * progress reports) promptly.
+ */
+const FLUSH_DELAY = 50;
+/**
+ * The part of the buffer a chunked body's framing is read through: room for
+ * the largest trailer section, and for plain TCP reads of many chunks.
+ */
+const CHUNKED_READER_SIZE = 1024 * 1024;
 
 /** Where body bytes come from: a `TcpConnection`, after the head. */
 export interface BodySource {
@@ -126,20 +143,18 @@ async function copyToEnd(
 type BatchError = Error & { copied: number };
 
 /**
- * Copies up to `limit` bytes (or to the end of the stream), in writes as
- * large as what arrives while the previous write runs.
+ * Copies up to `limit` bytes (or to the end of the stream), in writes of at
+ * least {@linkcode FLUSH_SIZE} bytes however small the reads.
  *
- * One write runs at a time. Bytes that arrive while it runs gather behind
- * it, and go out the moment it is done, even while the next read is still
- * waiting: a stalled server leaves nothing unwritten that has arrived. When
- * nothing waits to be written, the next read goes to the start of a half
- * that no write is using. Over plain TCP a read brings megabytes and this
- * writes after nearly every read, as before. Over TLS every read brings one
- * record of at most 16 KiB, and writing after each one cost a file write
- * through the runtime's blocking pool per record (16,490 writes and 2.45 s
- * of system time per GiB, strace): now the records of one write's time go
- * out together. The sink is called as often as a write finishes, so progress
- * reports stay as timely as the disk.
+ * One write runs at a time, and reads go on while it runs: bytes gather
+ * behind it, up to {@linkcode GATHER_LIMIT}, and go out as soon as it is
+ * done if there are enough of them. Bytes that wait for more are written
+ * {@linkcode FLUSH_DELAY} ms after they arrived at the latest, even while
+ * the next read is still waiting: a stalled server leaves nothing unwritten.
+ * When nothing waits to be written, the next read goes to the start of a
+ * half that no write is using. The sink runs once per write, so progress
+ * reports come at least every {@linkcode FLUSH_SIZE} bytes, or that delay
+ * after bytes arrive.
  *
  * @returns How many bytes were copied: fewer than `limit` only at the end of
  * the stream.
@@ -160,83 +175,74 @@ async function copyBatched(
   let writing: Promise<void> | undefined;
   /** The half the write in flight comes from. */
   let writingFrom: Uint8Array | undefined;
-  let reading: Promise<number | null> | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Waiting bytes have waited long enough: write them at the next chance. */
+  let due = false;
   const flush = () => {
+    due = false;
     writingFrom = current;
-    writing = sink(current.subarray(start, filled));
-    // Its failure is thrown where the loop next waits for it.
-    writing.catch(() => {});
+    const write: Promise<void> = sink(current.subarray(start, filled)).then(
+      () => {
+        writing = writingFrom = undefined;
+        if (filled - start >= FLUSH_SIZE || (due && start < filled)) flush();
+      },
+    );
+    // A failure is thrown where the loop next waits for the write.
+    write.catch(() => {});
+    writing = write;
     start = filled;
   };
+  const overdue = () => {
+    timer = undefined;
+    if (start === filled) return;
+    due = true;
+    if (writing === undefined) flush();
+  };
+  /** Waits until no write runs; each may have started the next. */
   const written = async () => {
-    await writing;
-    writing = writingFrom = undefined;
+    while (writing !== undefined) await writing;
   };
   try {
     for (;;) {
-      if (reading === undefined) {
-        if (copied >= limit) break;
-        if (start === filled) {
-          // Nothing waits: read to the start of a half no write is using.
-          if (writingFrom === current) [current, spare] = [spare, current];
-          start = filled = 0;
-        } else if (
-          filled - start >= GATHER_LIMIT || filled >= 2 * GATHER_LIMIT
-        ) {
-          await written();
-          flush();
-          continue;
-        }
-        try {
-          reading = source.readInto(
-            current.subarray(filled, Math.min(half, filled + limit - copied)),
-          );
-        } catch (error) {
-          throw withCopied(error, copied);
-        }
-      }
-      if (writing !== undefined && start < filled) {
-        // Bytes wait for the write in flight: send them once it is done,
-        // whether or not the read has landed by then.
-        const wrote = await Promise.race([
-          writing.then(() => true),
-          reading.then(() => false, () => false),
-        ]);
-        if (wrote) {
-          writing = writingFrom = undefined;
-          flush();
-          continue;
-        }
+      if (copied >= limit) break;
+      if (start === filled) {
+        if (writingFrom === current) [current, spare] = [spare, current];
+        start = filled = 0;
+      } else if (filled - start >= GATHER_LIMIT || filled === half) {
+        await written();
+        if (start < filled) flush();
+        continue;
       }
       let n: number | null;
       try {
-        n = await reading;
+        n = await source.readInto(
+          current.subarray(filled, Math.min(half, filled + limit - copied)),
+        );
       } catch (error) {
-        reading = undefined;
         // What arrived before the error is the body's: a partial file kept
         // for a resume must hold all of it.
-        if (start < filled) {
-          await written();
-          flush();
-        }
+        await written();
+        if (start < filled) flush();
         await written();
         throw withCopied(error, copied);
       }
-      reading = undefined;
       if (n === null) break;
       filled += n;
       copied += n;
-      if (writing === undefined) flush();
-    }
-    if (start < filled) {
-      await written();
-      flush();
+      if (writing === undefined && (filled - start >= FLUSH_SIZE || due)) {
+        flush();
+      } else if (timer === undefined) {
+        timer = setTimeout(overdue, FLUSH_DELAY);
+      }
     }
     await written();
+    if (start < filled) flush();
+    await written();
   } catch (error) {
-    reading?.catch(() => {});
     await writing?.catch(() => {});
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
   return copied;
 }
@@ -247,13 +253,15 @@ function withCopied(error: unknown, copied: number): unknown {
 }
 
 /**
- * Copies a chunked body. Its framing is parsed from a reader over the reused
- * buffer rather than with the connection's own readUntil and readExact:
- * those hand out views that stay valid, so each fills a newly allocated
- * buffer with whatever follows, up to 256 KiB of body data, and a large body
- * of small chunks would pass through fresh allocations again (measured at
- * ~70 MiB peak for 1 GiB against ~46 MiB this way). Views of this reader are
- * valid until its next call.
+ * Copies a chunked body. Its framing is parsed from a reader over the first
+ * {@linkcode CHUNKED_READER_SIZE} bytes of the reused buffer, not with the
+ * connection's own readUntil and readExact: those hand out views that stay
+ * valid, so each fills a newly allocated buffer with whatever follows, and a
+ * large body of small chunks would pass through fresh allocations (measured
+ * at ~70 MiB peak for 1 GiB against ~46 MiB this way). The data is copied
+ * out of that reader into the rest of the buffer and written as any body is:
+ * writing each piece as the decoder gave it meant a file write per TLS
+ * record, or per chunk.
  */
 async function copyChunked(
   source: BodySource,
@@ -268,8 +276,13 @@ async function copyChunked(
         if (error instanceof Deno.errors.UnexpectedEof) return null;
         throw error;
       }),
-  }, { buffer });
+  }, { buffer: buffer.subarray(0, CHUNKED_READER_SIZE) });
   const decoder = new ChunkedDecoder(reader);
-  for (let data; (data = await decoder.read()) !== null;) await sink(data);
+  await copyBatched(
+    { readInto: (p) => decoder.readInto(p) },
+    buffer.subarray(CHUNKED_READER_SIZE),
+    Infinity,
+    sink,
+  );
   return decoder.received;
 }

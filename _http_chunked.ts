@@ -155,27 +155,29 @@ export class ChunkedDecoder {
   }
 
   /**
-   * Reads the next piece of chunk data: a view of the reader's buffer, valid
-   * until the next call.
+   * Reads chunk data into `p`: what the reader holds first, otherwise one
+   * read from its source.
    *
-   * @returns The bytes, or `null` once the last chunk and the trailer
-   * section (dropped) have been read.
+   * @returns How many bytes were put at the start of `p`, or `null` once the
+   * last chunk and the trailer section (dropped) have been read.
    * @throws {Deno.errors.InvalidData} If the framing is malformed.
    * @throws {LimitExceededError} If a chunk line or the extensions are too
    * long, or the trailer section is too large.
    * @throws {Deno.errors.UnexpectedEof} If the stream ends first.
    */
-  async read(): Promise<Uint8Array | null> {
+  async readInto(p: Uint8Array): Promise<number | null> {
     if (this.#left === 0 && !await this.#nextChunk()) return null;
-    const data = await this.#reader.read(this.#left);
-    if (data === null) {
+    const n = await this.#reader.readInto(
+      p.length > this.#left ? p.subarray(0, this.#left) : p,
+    );
+    if (n === null) {
       throw new Deno.errors.UnexpectedEof(
         `chunked body ended after ${this.#received} bytes, in a chunk of ${this.#size}`,
       );
     }
-    this.#left -= data.length;
-    this.#received += data.length;
-    return data;
+    this.#left -= n;
+    this.#received += n;
+    return n;
   }
 
   /** Reads up to the next chunk's data; `false` after the last chunk. */

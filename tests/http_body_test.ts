@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { ByteSource } from "../_buffered_reader.ts";
 import { type BodySource, copyBody } from "../_http_body.ts";
 import type { Framing } from "../_http_response.ts";
-import { CHUNKINGS, latin1, pieces } from "./_byte_sources.ts";
+import { CHUNKINGS, pieces } from "./_byte_sources.ts";
 
 /** A body source over a byte source, as a connection is after the head. */
 function bodySource(source: ByteSource): BodySource & { reads: number } {
@@ -152,9 +152,11 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
   const full = new Error("disk full");
   let writes = 0;
   let settled = 0;
-  // Reads slower than the writes, so that each read gets a write of its own
-  // (reads that arrive while a write runs are gathered into the next one).
-  const inner = pieces(latin1("x".repeat(1000)), 100);
+  // Reads slower than the writes, and each as large as a write waits for,
+  // so that each read gets a write of its own (reads that arrive while a
+  // write runs are gathered into the next one).
+  const piece = 512 * 1024;
+  const inner = pieces(new Uint8Array(10 * piece), piece);
   let lastRead: Promise<unknown> = Promise.resolve();
   const slow: BodySource = {
     readInto: (p) => {
@@ -169,7 +171,7 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
   await assert.rejects(
     copyBody(
       slow,
-      { kind: "length", length: 1000 },
+      { kind: "length", length: 10 * piece },
       async () => {
         writes++;
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -216,6 +218,36 @@ Deno.test("copyBody() gathers small reads that arrive during a write into one wr
     `${writes.length} writes for ${reads} reads`,
   );
   assert.ok(Math.max(...writes) < 8 * 1024 * 1024);
+});
+
+Deno.test("copyBody() writes small reads in pieces of at least 512 KiB", async () => {
+  // Reads of one 16 KiB TLS record each, and a disk that keeps up: a write
+  // per read would cost a file write per record.
+  const size = 4 * 1024 * 1024 + 1000;
+  const record = 16 * 1024;
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
+  let at = 0;
+  let mismatches = 0;
+  const writes: number[] = [];
+  const count = await copyBody(
+    bodySource(pieces(data, record)),
+    { kind: "length", length: size },
+    (chunk) => {
+      writes.push(chunk.length);
+      if (chunk.some((byte, i) => byte !== data[at + i])) mismatches++;
+      at += chunk.length;
+      return Promise.resolve();
+    },
+  );
+  assert.equal(count, size);
+  assert.equal(at, size);
+  assert.equal(mismatches, 0);
+  const smallest = Math.min(...writes.slice(0, -1));
+  assert.ok(
+    smallest >= 512 * 1024,
+    `${writes.length} writes, the smallest of ${smallest} bytes`,
+  );
 });
 
 Deno.test("copyBody() writes what has arrived while the next read still waits", async () => {

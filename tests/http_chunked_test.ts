@@ -22,8 +22,10 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 async function drain(reader: BufferedReader): Promise<string> {
   const decoder = new ChunkedDecoder(reader);
   let body = "";
-  for (let data; (data = await decoder.read()) !== null;) {
-    body += String.fromCharCode(...data);
+  // Smaller than some chunks, so that chunks are read in parts as well.
+  const p = new Uint8Array(7);
+  for (let n; (n = await decoder.readInto(p)) !== null;) {
+    body += String.fromCharCode(...p.subarray(0, n));
   }
   assert.equal(decoder.received, body.length);
   return body;
