@@ -15,6 +15,10 @@
 // is mapped into memory and encrypted 1 MiB at a time into a memory buffer
 // that goes out in one send(), so the server makes one syscall per MiB, not
 // one per 16 KiB record as an SSL_write() to the socket would.
+//
+// GET /FILE?chunked=N sends the body with chunked transfer coding instead, in
+// chunks of N bytes (as servers that stream generated content do): the
+// chunks are framed 1 MiB at a time into a memory buffer sent in one go.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -119,6 +123,43 @@ static int send_body(int fd, int in, off_t size) {
   return 0;
 }
 
+// Sends a file's bytes as chunks of `size` bytes, and the last chunk.
+static int send_chunked(int fd, int in, off_t total, size_t size) {
+  char *map = NULL;
+  if (total > 0) {
+    map = mmap(NULL, total, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in, 0);
+    if (map == MAP_FAILED) return -1;
+  }
+  size_t cap = (1 << 20) + size + 32;
+  char *out = malloc(cap);
+  if (!out) {
+    if (map) munmap(map, total);
+    return -1;
+  }
+  int r = 0;
+  size_t used = 0;
+  for (off_t off = 0; off < total && r == 0;) {
+    size_t n = total - off < (off_t)size ? (size_t)(total - off) : size;
+    used += snprintf(out + used, 32, "%zx\r\n", n);
+    memcpy(out + used, map + off, n);
+    used += n;
+    out[used++] = '\r';
+    out[used++] = '\n';
+    off += n;
+    if (used >= (1 << 20)) {
+      r = send_all(fd, out, used, 0);
+      used = 0;
+    }
+  }
+  if (r == 0) {
+    memcpy(out + used, "0\r\n\r\n", 5);
+    r = send_all(fd, out, used + 5, 0);
+  }
+  free(out);
+  if (map) munmap(map, total);
+  return r;
+}
+
 static int respond_error(int fd, const char *status) {
   char head[256];
   int n = snprintf(head, sizeof head,
@@ -136,7 +177,11 @@ static int serve_request(int fd, char *req) {
     return respond_error(fd, "405 Method Not Allowed");
   }
   char *query = strchr(target, '?');
-  if (query) *query = 0;
+  size_t chunk_size = 0;
+  if (query) {
+    *query = 0;
+    if (sscanf(query + 1, "chunked=%zu", &chunk_size) != 1) chunk_size = 0;
+  }
   if (target[0] != '/' || strstr(target, "..")) return respond_error(fd, "404 Not Found");
   char file[8192];
   snprintf(file, sizeof file, "%s%s", root, target);
@@ -148,17 +193,24 @@ static int serve_request(int fd, char *req) {
   }
   int keep_alive = strcasestr(req, "\r\nconnection: close") == NULL;
   char head[512];
+  char length[64];
+  if (chunk_size > 0) {
+    snprintf(length, sizeof length, "Transfer-Encoding: chunked");
+  } else {
+    snprintf(length, sizeof length, "Content-Length: %lld", (long long)st.st_size);
+  }
   int n = snprintf(head, sizeof head,
                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-                   "Content-Length: %lld\r\nConnection: %s\r\n\r\n",
-                   (long long)st.st_size, keep_alive ? "keep-alive" : "close");
+                   "%s\r\nConnection: %s\r\n\r\n",
+                   length, keep_alive ? "keep-alive" : "close");
   int is_head = strcmp(method, "HEAD") == 0;
   // MSG_MORE lets the header share a packet with the body's first bytes.
   if (send_all(fd, head, n, is_head ? 0 : MSG_MORE) < 0) {
     close(in);
     return -1;
   }
-  if (!is_head && send_body(fd, in, st.st_size) < 0) {
+  if (!is_head && (chunk_size > 0 ? send_chunked(fd, in, st.st_size, chunk_size)
+                                   : send_body(fd, in, st.st_size)) < 0) {
     close(in);
     return -1;
   }
