@@ -81,7 +81,7 @@ if (flags.help) {
   --duration   measured seconds per echo figure
   --servers    comma-separated server ids to keep: ref, ours, ours-loop,
                ours-proxy, ours-admission, haproxy, reuseport, baseline,
-               plain256, node, bun,
+               plain256, gather, node, bun,
                candidate
   --candidate  another copy of the module, measured beside this one`,
   );
@@ -241,6 +241,16 @@ const tlsServers: ServerSpec[] = [
     name: "Deno.listenTls loop, 64 KiB (baseline)",
     command: [...denoRun("servers/deno_plain.ts", readCert), "--tls"],
     baseline: true,
+  },
+  {
+    id: "gather",
+    name: "Deno.listenTls loop, reads gathered during writes (reference)",
+    command: [
+      ...denoRun("servers/deno_plain.ts", readCert),
+      "--tls",
+      "--gather",
+    ],
+    tables: ["tls-bulk"],
   },
 ];
 
