@@ -91,8 +91,12 @@ export interface FetchToFileOptions {
    */
   headers?: HeadersInit;
   /**
-   * Called as body bytes arrive, at most every 100 ms, and once at the end.
-   * If it throws, the download fails with that error, unchanged.
+   * Called as body bytes reach the file, at most every 100 ms, and once at
+   * the end. Bytes are written (and counted) in pieces of 512 KiB or more,
+   * and bytes that arrive slower than that 50 ms after they arrive at the
+   * latest (later only if the file write before them is still running), so
+   * a slow server's progress is still seen. If it throws, the download
+   * fails with that error, unchanged.
    *
    * @default {undefined}
    */
