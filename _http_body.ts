@@ -178,6 +178,10 @@ async function copyBatched(
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Waiting bytes have waited long enough: write them at the next chance. */
   let due = false;
+  /** A write failed: its error is thrown where the loop next waits. */
+  let failed = false;
+  /** Ends the read the loop waits for, when a write fails meanwhile. */
+  let wake: ((error: unknown) => void) | undefined;
   const flush = () => {
     due = false;
     writingFrom = current;
@@ -187,8 +191,13 @@ async function copyBatched(
         if (filled - start >= FLUSH_SIZE || (due && start < filled)) flush();
       },
     );
-    // A failure is thrown where the loop next waits for the write.
-    write.catch(() => {});
+    // A failure is thrown where the loop next waits for the write, and ends
+    // the wait for a read at once: a stalled server must not hold back a
+    // full disk (or an onProgress that throws) until it sends more.
+    write.catch((error) => {
+      failed = true;
+      wake?.(error);
+    });
     writing = write;
     start = filled;
   };
@@ -198,6 +207,12 @@ async function copyBatched(
     due = true;
     if (writing === undefined) flush();
   };
+  /** The read's result, or the error of a write that fails first. */
+  const orFailure = (read: Promise<number | null>) =>
+    new Promise<number | null>((resolve, reject) => {
+      wake = reject;
+      read.then(resolve, reject);
+    });
   /** Waits until no write runs; each may have started the next. */
   const written = async () => {
     while (writing !== undefined) await writing;
@@ -205,6 +220,7 @@ async function copyBatched(
   try {
     for (;;) {
       if (copied >= limit) break;
+      if (failed) await written();
       if (start === filled) {
         if (writingFrom === current) [current, spare] = [spare, current];
         start = filled = 0;
@@ -215,10 +231,17 @@ async function copyBatched(
       }
       let n: number | null;
       try {
-        n = await source.readInto(
+        const read = source.readInto(
           current.subarray(filled, Math.min(half, filled + limit - copied)),
         );
+        // Only a write, or bytes that a timer may start writing, can fail
+        // while the read waits.
+        n = writing === undefined && start === filled
+          ? await read
+          : await orFailure(read);
       } catch (error) {
+        // A write failed: its error, not the read's, is thrown.
+        if (failed) await written();
         // What arrived before the error is the body's: a partial file kept
         // for a resume must hold all of it.
         await written();
@@ -226,6 +249,7 @@ async function copyBatched(
         await written();
         throw withCopied(error, copied);
       }
+      wake = undefined;
       if (n === null) break;
       filled += n;
       copied += n;

@@ -186,6 +186,44 @@ Deno.test("copyBody() fails with the sink's error once its writes have settled",
   await lastRead;
 });
 
+Deno.test("copyBody() fails with the sink's error at once while the server stalls", async (t) => {
+  // The body's first bytes, then a server that sends nothing more: a full
+  // disk must end the copy without waiting for the server.
+  for (
+    const [name, first] of [
+      ["a write as large as writes wait for", 600 * 1024],
+      ["a few bytes, written after a delay", 100],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const full = new Error("disk full");
+      let release = (_: null) => {};
+      let sent = false;
+      const stalled: BodySource = {
+        readInto: (p) => {
+          if (sent) return new Promise((resolve) => release = resolve);
+          sent = true;
+          p.fill(1, 0, first);
+          return Promise.resolve(first);
+        },
+      };
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const outcome = await Promise.race([
+        copyBody(stalled, { kind: "close" }, () => Promise.reject(full)).then(
+          () => "copied",
+          (error) => error,
+        ),
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve("still waiting after 2 s"), 2000);
+        }),
+      ]);
+      clearTimeout(timer);
+      release(null);
+      assert.equal(outcome, full);
+    });
+  }
+});
+
 Deno.test("copyBody() gathers small reads that arrive during a write into one write", async () => {
   // As over TLS: reads of one 16 KiB record each, and a file write that takes
   // longer than several of them.
