@@ -2,7 +2,8 @@
 // Runs an example as a subprocess, the way a reader would (or another
 // program: a Python port, nc), and gives tests its stdout line by line with
 // every wait bounded, so that a broken example fails a test instead of
-// hanging it.
+// hanging it. Also: finding a real program (nginx, HAProxy) and waiting for
+// it to be ready.
 
 import assert from "node:assert/strict";
 
@@ -352,4 +353,39 @@ export function assertOneErrorLine(stderr: string, pattern: RegExp): void {
   assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(stderr, /^\s+at /m);
+}
+
+/** Finds a program on PATH or in the sbin directories a user's PATH lacks. */
+export function findProgram(name: string): string | undefined {
+  const dirs = [
+    ...(Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== ""),
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/sbin",
+  ];
+  for (const dir of dirs) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // Not there.
+    }
+  }
+  return undefined;
+}
+
+/** Waits until `test` returns something other than undefined. */
+export async function until<T>(
+  test: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeout = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await test();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

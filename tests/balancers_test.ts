@@ -11,7 +11,13 @@
 
 import assert from "node:assert/strict";
 import { TcpClient } from "../mod.ts";
-import { closedPort, type ExampleProcess, spawnExample } from "./_example.ts";
+import {
+  closedPort,
+  type ExampleProcess,
+  findProgram,
+  spawnExample,
+  until,
+} from "./_example.ts";
 
 const BACKEND = new URL("./_balancer_backend.ts", import.meta.url).pathname;
 const BOUND_CLIENT = new URL("./_bound_client.py", import.meta.url).pathname;
@@ -23,24 +29,6 @@ interface Tools {
   nginx: string;
   /** `load_module` for the stream module, or "" when nginx has it built in. */
   loadStream: string;
-}
-
-/** Finds a program on PATH or in the sbin directories a user's PATH lacks. */
-function findProgram(name: string): string | undefined {
-  const dirs = [
-    ...(Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== ""),
-    "/usr/local/sbin",
-    "/usr/sbin",
-    "/sbin",
-  ];
-  for (const dir of dirs) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not there.
-    }
-  }
-  return undefined;
 }
 
 /** The balancers, or why the test cannot run. */
@@ -88,23 +76,6 @@ if (typeof tools === "string") {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Waits until `test` returns something other than undefined. */
-async function until<T>(
-  test: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeout = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await test();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeout} ms waiting for ${what}`);
-    }
-    await delay(50);
-  }
 }
 
 /** A backend's answer. */

@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { TcpClient } from "../mod.ts";
 import { type FetchProgress, fetchToFile } from "../http_fetch.ts";
-import { closedPort, type ExampleProcess, spawnExample } from "./_example.ts";
+import {
+  closedPort,
+  type ExampleProcess,
+  findProgram,
+  spawnExample,
+  until,
+} from "./_example.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
 const CERT = new URL("cert.pem", testdata).pathname;
@@ -17,24 +23,6 @@ const KEY = new URL("key.pem", testdata).pathname;
 const cert = await Deno.readTextFile(CERT);
 /** Large enough that a download aborted at its first report is partial. */
 const SIZE = 32 * 1024 * 1024;
-
-/** Finds a program on PATH or in the sbin directories a user's PATH lacks. */
-function findProgram(name: string): string | undefined {
-  const dirs = [
-    ...(Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== ""),
-    "/usr/local/sbin",
-    "/usr/sbin",
-    "/sbin",
-  ];
-  for (const dir of dirs) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not there.
-    }
-  }
-  return undefined;
-}
 
 const nginx = findProgram("nginx");
 if (nginx === undefined) {
@@ -107,13 +95,10 @@ Deno.test({
         command: [nginx!, "-p", dir, "-c", `${dir}/nginx.conf`, "-e", "stderr"],
       });
       // nginx writes its pid file once it listens.
-      for (const deadline = Date.now() + 15_000;;) {
-        if (await Deno.stat(`${dir}/nginx.pid`).then(() => true, () => false)) {
-          break;
-        }
-        assert.ok(Date.now() < deadline, "nginx did not start in 15 s");
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(
+        () => Deno.stat(`${dir}/nginx.pid`).then(() => true, () => undefined),
+        "nginx to start",
+      );
       const url = (path: string) => `https://localhost:${port}${path}`;
 
       await t.step("with a length", async () => {
