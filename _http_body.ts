@@ -240,8 +240,7 @@ async function copyBatched(
           ? await read
           : await orFailure(read);
       } catch (error) {
-        // A write failed: its error, not the read's, is thrown.
-        if (failed) await written();
+        // A write that failed throws its own error here, not the read's.
         // What arrived before the error is the body's: a partial file kept
         // for a resume must hold all of it.
         await written();
